@@ -1,0 +1,239 @@
+"""Coreference antecedent selection by attention heads (Clark et al. 2019 style).
+
+The attention of a pronoun to a span ``S`` (a word or a phrase) is
+
+    W[S] = mean over the pronoun's pieces i of (sum over all pieces j of S of A[i, j])
+
+i.e. the fraction of one attention row (unitless, in [0, 1] for a span inside the row)
+that the average pronoun piece gives to ``S``. A head is *right* on a pair when the
+antecedent has strictly the largest ``W`` among the candidates; a tie for the maximum is
+not right. accuracy = right / pairs; mass = mean ``W[antecedent]`` over pairs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+
+def span_weights(
+    att: np.ndarray,
+    pronoun_tokens: np.ndarray,
+    span_tokens: Sequence[np.ndarray],
+) -> np.ndarray:
+    """Attention weight ``W[L, H, C]`` from the pronoun to each of ``C`` candidate spans.
+
+    Args:
+        att: attention ``[L, H, n, n]`` (float32 or float64), computed in float64.
+        pronoun_tokens: int ``[k]`` token positions of the pronoun's pieces (k >= 1).
+        span_tokens: one int array of token positions per candidate span (each non-empty;
+            repeated positions count once; spans may overlap).
+
+    Returns:
+        float64 ``[L, H, C]``.
+
+    Raises:
+        ValueError: an empty pronoun or span (e.g. cut off by truncation; the caller should
+            drop such pairs) or a position outside ``0..n-1``.
+    """
+    att = np.asarray(att)
+    if att.ndim != 4 or att.shape[2] != att.shape[3]:
+        raise ValueError(f"attention must have shape [L, H, n, n], got {att.shape}")
+    n = att.shape[2]
+    p = np.asarray(pronoun_tokens, dtype=np.intp).reshape(-1)
+    if p.size == 0:
+        raise ValueError("the pronoun has no tokens")
+    if len(span_tokens) == 0:
+        raise ValueError("no candidate spans")
+    _check_positions(p, n, "pronoun")
+    member = np.zeros((n, len(span_tokens)))
+    for c, s in enumerate(span_tokens):
+        s = np.asarray(s, dtype=np.intp).reshape(-1)
+        if s.size == 0:
+            raise ValueError(f"candidate span {c} has no tokens")
+        _check_positions(s, n, f"candidate span {c}")
+        member[s, c] = 1.0
+    rows = np.asarray(att[:, :, p, :], dtype=np.float64)  # [L, H, k, n]
+    return (rows @ member).mean(axis=2)  # [L, H, C]
+
+
+def _check_positions(pos: np.ndarray, n: int, what: str) -> None:
+    if pos.min() < 0 or pos.max() >= n:
+        raise ValueError(f"{what}: token positions must lie in 0..{n - 1}, got {pos.tolist()}")
+
+
+@dataclass
+class CorefResult:
+    """Per-head antecedent selection over a set of pronoun -> antecedent pairs.
+
+    Attributes:
+        pairs: number of pairs.
+        accuracy: float64 ``[L, H]``, share of pairs where the head is right (nan if no pairs).
+        mass: float64 ``[L, H]``, mean ``W[antecedent]`` over pairs (nan if no pairs).
+        correct: bool ``[pairs, L, H]``, the head is right on the pair.
+        choice: int ``[pairs, L, H]``, index of the candidate with strictly the largest W,
+            -1 when two or more candidates tie for the maximum.
+        antecedent_weight: float64 ``[pairs, L, H]``, ``W[antecedent]`` per pair (for mass
+            intervals).
+    """
+
+    pairs: int
+    accuracy: np.ndarray
+    mass: np.ndarray
+    correct: np.ndarray
+    choice: np.ndarray
+    antecedent_weight: np.ndarray
+
+
+def coref_scores(
+    weights: Sequence[np.ndarray],
+    antecedent_index: Sequence[int],
+    shape: tuple[int, int] | None = None,
+) -> CorefResult:
+    """Score every head on every pair.
+
+    Args:
+        weights: one ``[L, H, C_k]`` array per pair (``span_weights``); the number of
+            candidates may differ between pairs. nan entries mark absent candidates (so a
+            nan-padded ``[pairs, L, H, C]`` array also works) and never win.
+        antecedent_index: per pair, the index of the antecedent among its candidates.
+        shape: ``(L, H)``; only needed when there are no pairs (results are then empty/nan).
+
+    Returns:
+        :class:`CorefResult`. A head is right when the antecedent's W is strictly larger
+        than every other candidate's W (exact float comparison).
+    """
+    if len(weights) != len(antecedent_index):
+        raise ValueError(
+            f"{len(weights)} weight arrays but {len(antecedent_index)} antecedent indices"
+        )
+    if len(weights) == 0:
+        if shape is None:
+            raise ValueError("no pairs: pass shape=(layers, heads)")
+        L, H = shape
+        return CorefResult(
+            pairs=0,
+            accuracy=np.full((L, H), np.nan),
+            mass=np.full((L, H), np.nan),
+            correct=np.zeros((0, L, H), dtype=bool),
+            choice=np.zeros((0, L, H), dtype=np.int64),
+            antecedent_weight=np.zeros((0, L, H)),
+        )
+    choices, ant_w = [], []
+    for k, (w, a) in enumerate(zip(weights, antecedent_index)):
+        w = np.asarray(w, dtype=np.float64)
+        if w.ndim != 3:
+            raise ValueError(f"pair {k}: weights must have shape [L, H, C], got {w.shape}")
+        if not 0 <= a < w.shape[2]:
+            raise ValueError(f"pair {k}: antecedent index {a} outside 0..{w.shape[2] - 1}")
+        wa = w[:, :, a]
+        if np.isnan(wa).any():
+            raise ValueError(f"pair {k}: the antecedent's weight is nan")
+        filled = np.where(np.isnan(w), -np.inf, w)
+        top = filled.max(axis=2, keepdims=True)
+        at_top = filled == top
+        unique = at_top.sum(axis=2) == 1
+        choices.append(np.where(unique, filled.argmax(axis=2), -1))
+        ant_w.append(wa)
+    shapes = {c.shape for c in choices}
+    if len(shapes) != 1:
+        raise ValueError(f"pairs disagree on [L, H]: {sorted(shapes)}")
+    choice = np.stack(choices).astype(np.int64)
+    antecedent_weight = np.stack(ant_w)
+    correct = choice == np.asarray(antecedent_index, dtype=np.int64)[:, None, None]
+    return CorefResult(
+        pairs=len(weights),
+        accuracy=correct.mean(axis=0),
+        mass=antecedent_weight.mean(axis=0),
+        correct=correct,
+        choice=choice,
+        antecedent_weight=antecedent_weight,
+    )
+
+
+@dataclass
+class Baselines:
+    """Accuracies (shares of pairs, in [0, 1]) of head-free antecedent choices.
+
+    Attributes:
+        nearest: the nearest preceding candidate is the antecedent.
+        first: the first-mentioned candidate is the antecedent.
+        random: expected accuracy of a uniform random choice, mean of 1 / candidates.
+        pairs: number of pairs.
+        no_preceding: pairs where no candidate precedes the pronoun (nearest counts wrong).
+    """
+
+    nearest: float
+    first: float
+    random: float
+    pairs: int
+    no_preceding: int = 0
+
+
+Span = tuple[int, int]
+
+
+def nearest_preceding(candidates: Sequence[Span], pronoun: Span) -> int | None:
+    """Index of the nearest candidate that ends before the pronoun starts, else None.
+
+    Spans are ``(first_word, end_word)`` with ``end_word`` exclusive (as the manifest's
+    ``Span``). A candidate precedes when ``end_word <= pronoun first_word``; among those
+    the largest ``first_word`` wins, then the largest ``end_word``, then the lowest index.
+    """
+    best: int | None = None
+    for c, (start, end) in enumerate(candidates):
+        if end <= pronoun[0]:
+            if best is None or (start, end) > tuple(candidates[best]):
+                best = c
+    return best
+
+
+def first_mentioned(candidates: Sequence[Span]) -> int:
+    """Index of the candidate with the smallest ``(first_word, end_word)`` (lowest index on ties)."""
+    return min(range(len(candidates)), key=lambda c: (candidates[c][0], candidates[c][1], c))
+
+
+def coref_baselines(
+    candidates: Sequence[Sequence[Span]],
+    pronouns: Sequence[Span],
+    antecedent_index: Sequence[int],
+) -> Baselines:
+    """Baseline accuracies on the same pairs the heads are scored on.
+
+    Args:
+        candidates: per pair, the candidate spans ``(first_word, end_word_exclusive)`` in
+            the example's joint word numbering (the antecedent is one of them).
+        pronouns: per pair, the pronoun's span in the same numbering.
+        antecedent_index: per pair, the antecedent's index among the candidates.
+
+    Nearest preceding: see :func:`nearest_preceding`; a pair without a preceding
+    candidate (cataphora) counts as wrong. First-mentioned: see :func:`first_mentioned`.
+    Random: mean over pairs of ``1 / number of candidates``. All nan when there are no pairs.
+    """
+    if not len(candidates) == len(pronouns) == len(antecedent_index):
+        raise ValueError("candidates, pronouns and antecedent_index must have the same length")
+    pairs = len(candidates)
+    if pairs == 0:
+        return Baselines(nearest=np.nan, first=np.nan, random=np.nan, pairs=0)
+    near = first = 0
+    rand = 0.0
+    missing = 0
+    for k, (cands, pron, a) in enumerate(zip(candidates, pronouns, antecedent_index)):
+        if len(cands) == 0:
+            raise ValueError(f"pair {k} has no candidates")
+        if not 0 <= a < len(cands):
+            raise ValueError(f"pair {k}: antecedent index {a} outside 0..{len(cands) - 1}")
+        nb = nearest_preceding(cands, pron)
+        if nb is None:
+            missing += 1
+        near += nb == a
+        first += first_mentioned(cands) == a
+        rand += 1.0 / len(cands)
+    return Baselines(
+        nearest=near / pairs,
+        first=first / pairs,
+        random=rand / pairs,
+        pairs=pairs,
+        no_preceding=missing,
+    )

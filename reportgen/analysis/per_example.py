@@ -1,0 +1,43 @@
+"""Per-example analysis: the score numerators and coreference weights of one example.
+
+Runs right after extraction so the full-precision attention can be dropped at once; the results
+are small ([P, L, H] numerators, [L, H, C] weights per pair) and are what the cache stores.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportgen.analysis.coref import span_weights
+from reportgen.analysis.patterns import PatternSums, pattern_sums
+
+
+@dataclass
+class ExampleAnalysis:
+    sums: PatternSums
+    coref: list[np.ndarray]  # per annotated pair: float64 [L, H, C]; shape (0,) when the pair was cut off
+
+
+def span_tokens(word: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Token positions whose word index lies in [first, last)."""
+    return np.flatnonzero((word >= first) & (word < last))
+
+
+def analyse_example(att: np.ndarray, special: np.ndarray, punct: np.ndarray, word: np.ndarray,
+                    coref_pairs, causal: bool = False) -> ExampleAnalysis:
+    """Pattern numerators and, per coreference pair, the weights W from the pronoun to each candidate.
+
+    A pair whose pronoun or antecedent lost all its tokens to truncation gets an empty array and is
+    left out of the coreference scores.
+    """
+    sums = pattern_sums(att, special, punct, causal=causal)
+    weights: list[np.ndarray] = []
+    for pair in coref_pairs:
+        pronoun = span_tokens(word, pair.pronoun.first, pair.pronoun.last)
+        spans = [span_tokens(word, c.first, c.last) for c in pair.candidates]
+        if pronoun.size == 0 or spans[pair.antecedent_index].size == 0:
+            weights.append(np.zeros((0,), dtype=np.float64))
+            continue
+        weights.append(np.asarray(span_weights(att, pronoun, spans), dtype=np.float64))
+    return ExampleAnalysis(sums, weights)

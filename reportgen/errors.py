@@ -1,0 +1,26 @@
+"""Error types and their exit codes.
+
+`UserError` (exit 2): the input is wrong; the message says where and how to fix it, no traceback.
+`RunError` (exit 1): a model or run failed although the input was valid.
+"""
+from __future__ import annotations
+
+
+class ReportgenError(Exception):
+    exit_code = 1
+
+
+class UserError(ReportgenError):
+    """Bad input. `lines` are one-line messages, each naming file, place and fix."""
+
+    exit_code = 2
+
+    def __init__(self, lines: list[str] | str):
+        self.lines = [lines] if isinstance(lines, str) else list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+class RunError(ReportgenError):
+    """A model could not be loaded or a run produced unusable attention."""
+
+    exit_code = 1

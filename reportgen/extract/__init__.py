@@ -1,0 +1,1 @@
+"""Where attention is extracted: tokenising examples and running models in batches."""

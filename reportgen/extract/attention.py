@@ -1,0 +1,119 @@
+"""Run a loaded model over encoded examples in length-sorted batches and pull out attention.
+
+Padding is on the right and masked; each example's attention is cut back to its own n x n block
+before anything else sees it, so padding never reaches stored arrays or scores.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportgen.errors import RunError
+from reportgen.extract.tokens import Encoded
+
+ROW_SUM_TOLERANCE = 1e-3
+
+
+@dataclass
+class Extracted:
+    """Attention of one example: ``attention`` is float32 [L, H, n, n], rows sum to 1."""
+
+    encoded: Encoded
+    attention: np.ndarray
+    qk: tuple[np.ndarray, np.ndarray] | None = None  # float16 [L, H, n, d] query and key vectors
+
+
+def plan_batches(lengths: Sequence[int], max_tokens: int = 8192, max_batch: int = 32) -> list[list[int]]:
+    """Group indices by similar length: sort by length, then cut when batch * longest would pass ``max_tokens``."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        longest = max([lengths[i] for i in current] + [lengths[index]])
+        if current and (len(current) + 1 > max_batch or (len(current) + 1) * longest > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def check_attention(att: np.ndarray, model: str, example: str, layer: int) -> None:
+    """Stop with a RunError naming model, example and layer unless rows are finite and sum to 1."""
+    if not np.all(np.isfinite(att)):
+        raise RunError(f"model {model}, example {example}, layer {layer}: attention has NaN or inf values")
+    sums = att.sum(axis=-1, dtype=np.float64)
+    worst = float(np.max(np.abs(sums - 1.0))) if sums.size else 0.0
+    if worst > ROW_SUM_TOLERANCE:
+        raise RunError(f"model {model}, example {example}, layer {layer}: attention rows sum to 1 +/- {worst:.3g} "
+                       f"(tolerance {ROW_SUM_TOLERANCE}); is this really softmax attention?")
+
+
+def _pad_id(tokenizer) -> int:
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id, 0):
+        if candidate is not None:
+            return int(candidate)
+    return 0
+
+
+def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],
+                max_tokens: int = 8192, on_batch=None, capture=None) -> Iterator[Extracted]:
+    """Yield one ``Extracted`` per encoded example, in batch order (shortest first).
+
+    ``on_batch(count)`` is called after each forward pass (for progress bars and counting passes);
+    ``capture`` (a ``QKCapture``) adds each example's query and key vectors.
+    """
+    import torch
+
+    model = loaded.model
+    pad = _pad_id(loaded.tokenizer)
+    uses_types = "token_type_ids" in _forward_arguments(model)
+    batches = plan_batches([e.n for e in encoded], max_tokens=max_tokens)
+    for batch in batches:
+        items = [encoded[i] for i in batch]
+        width = max(item.n for item in items)
+        ids = torch.full((len(items), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(items), width), dtype=torch.long)
+        types = torch.zeros((len(items), width), dtype=torch.long)
+        for row, item in enumerate(items):
+            ids[row, : item.n] = torch.tensor(item.input_ids)
+            mask[row, : item.n] = 1
+            if item.token_type_ids is not None:
+                types[row, : item.n] = torch.tensor(item.token_type_ids)
+        inputs = {"input_ids": ids.to(loaded.device), "attention_mask": mask.to(loaded.device)}
+        if uses_types and any(item.token_type_ids is not None for item in items):
+            inputs["token_type_ids"] = types.to(loaded.device)
+        if capture is not None:
+            capture.clear()
+        with torch.inference_mode():
+            output = model(**inputs, output_attentions=True)
+        attentions = getattr(output, "attentions", None)
+        if attentions is None or len(attentions) != loaded.layers or any(a is None for a in attentions):
+            got = 0 if attentions is None else sum(a is not None for a in attentions)
+            raise RunError(f"model {loaded.ref}: returned attention for {got} of {loaded.layers} layers; "
+                           "the model must support attn_implementation='eager'")
+        stacked = torch.stack([a.float() for a in attentions], dim=1).cpu().numpy()  # [B, L, H, W, W]
+        if on_batch is not None:
+            on_batch(len(items))
+        for row, item in enumerate(items):
+            att = np.ascontiguousarray(stacked[row, :, :, : item.n, : item.n])
+            name = example_names[item.example_index]
+            if att.shape[-1] != item.n or att.shape[1] != loaded.heads:
+                raise RunError(f"model {loaded.ref}, example {name}: attention has shape {att.shape}, "
+                               f"expected {loaded.layers} layers x {loaded.heads} heads x {item.n} tokens")
+            for layer in range(att.shape[0]):
+                check_attention(att[layer], loaded.ref, name, layer)
+            qk = capture.example(row, item.n) if capture is not None else None
+            yield Extracted(item, att, qk)
+
+
+def _forward_arguments(model) -> set[str]:
+    import inspect
+
+    try:
+        return set(inspect.signature(model.forward).parameters)
+    except (TypeError, ValueError):
+        return set()

@@ -1,0 +1,497 @@
+"""Manifest validation (design.md section 2).
+
+`parse_manifest` checks every rule in one pass and raises `ManifestError` carrying one line per problem:
+`FILE:LINE: KEY.PATH: problem; fix` (key paths use 0-based indices, e.g. `examples[3].coref[0].pronoun`).
+Problems are sorted by line; whole-file problems (unreadable, not UTF-8, empty, YAML syntax) come alone.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from ..errors import UserError
+from .schema import CorefPair, Example, Expectation, Manifest, ModelSpec, Settings, Span, Word
+from .words import (
+    RefError,
+    default_candidates,
+    example_words,
+    is_punct_text,
+    resolve_reference,
+    show,
+    span_text,
+    split_words,
+)
+from .yamlpos import YamlProblem, YNode, load_nodes
+
+TOP_KEYS = ("title", "models", "examples", "settings", "expect")
+MODEL_KEYS = ("id", "revision", "name", "languages")
+EXAMPLE_KEYS = ("id", "language", "a", "b", "coref", "group", "show")
+COREF_KEYS = ("pronoun", "antecedent", "candidates")
+SETTINGS_KEYS = ("max_length", "truncation", "display_limit", "neuron")
+EXPECT_KEYS = ("model", "layer", "head", "label")
+LABELS = ("previous", "next", "self", "cls", "sep", "punct", "broad", "coreference")
+DEFAULT_TITLE = "Attention report"
+
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+HUB_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$", re.ASCII)
+MODULE_RE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+LOCAL_PREFIXES = ("/", "./", "../", "~")
+
+
+class ManifestError(UserError):
+    """The manifest is invalid; `.lines` holds one single-line message per problem."""
+
+    def __init__(self, lines: list[str] | str):
+        super().__init__([_one_line(line) for line in ([lines] if isinstance(lines, str) else lines)])
+
+
+# ---------------------------------------------------------------- slugs
+
+_FOLD = {"ı": "i", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ł": "l", "þ": "th", "ð": "d"}
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII `[a-z0-9-]`: accents folded (NFKD), other characters become dashes, dashes
+    collapsed and trimmed, at most 60 characters; "x" when nothing is left."""
+    s = "".join(_FOLD.get(c, c) for c in text.lower())
+    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    s = re.sub(r"[^a-z0-9]+", "-", s.encode("ascii", "ignore").decode()).strip("-")
+    s = s[:60].rstrip("-")
+    return s or "x"
+
+
+def unique_slugs(bases: list[str]) -> list[str]:
+    """Make slugs unique in order: the first keeps its base, later repeats get -2, -3, ..."""
+    used: set[str] = set()
+    out = []
+    for base in bases:
+        slug, k = base, 2
+        while slug in used:
+            suffix = f"-{k}"
+            slug = (base[: 60 - len(suffix)].rstrip("-") or "x") + suffix
+            k += 1
+        used.add(slug)
+        out.append(slug)
+    return out
+
+
+# ---------------------------------------------------------------- checker
+
+_KIND_NAMES = {
+    "text": "text",
+    "int": "a number",
+    "float": "a number",
+    "bool": "true/false",
+    "null": "nothing",
+    "date": "a date",
+    "list": "a list",
+    "map": "a mapping",
+}
+
+
+def _describe(node: YNode) -> str:
+    return _KIND_NAMES.get(node.kind, f"a value tagged {node.tag}")
+
+
+def _one_line(s: str) -> str:
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in s)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+class _Checker:
+    """Collects problems while walking the YAML nodes."""
+
+    def __init__(self, file: str, base_dir: str, check_paths: bool):
+        self.file = file
+        self.base_dir = base_dir
+        self.check_paths = check_paths
+        self.problems: list[tuple[int, str]] = []
+
+    def err(self, line: int, path: str, problem: str, fix: str) -> None:
+        where = f"{self.file}:{line}: {path}: " if path else f"{self.file}:{line}: "
+        self.problems.append((line, _one_line(f"{where}{problem}; {fix}")))
+
+    # -- shapes
+    def mapping(self, node: YNode, path: str, known: tuple[str, ...], required: dict[str, str]) -> dict[str, YNode] | None:
+        """Check a mapping: unknown, duplicate and missing keys. Returns key -> value node."""
+        if node.kind != "map":
+            self.type_error(node, path, "a mapping", "write 'key: value' lines indented under it")
+            return None
+        seen: dict[str, YNode] = {}
+        first_line: dict[str, int] = {}
+        for entry in node.value:
+            kpath = _join(path, entry.key)
+            if not entry.key_is_text:
+                self.err(entry.key_line, path or "(top level)", "a key must be plain text", "write 'key: value'")
+            elif entry.key in seen:
+                self.err(entry.key_line, kpath, f"duplicate key (first at line {first_line[entry.key]})", "keep only one")
+            elif entry.key not in known:
+                close = difflib.get_close_matches(entry.key, known, n=1)
+                fix = f"did you mean '{close[0]}'?" if close else "known keys here: " + ", ".join(known)
+                self.err(entry.key_line, kpath, "unknown key", fix)
+            else:
+                seen[entry.key] = entry.node
+                first_line[entry.key] = entry.key_line
+        for key, fix in required.items():
+            if key not in seen:
+                self.err(node.line, path or "(top level)", f"missing key '{key}'", fix)
+        return seen
+
+    def type_error(self, node: YNode, path: str, expected: str, fix: str) -> None:
+        self.err(node.line, path, f"expected {expected}, got {_describe(node)}", fix)
+
+    def text(self, node: YNode | None, path: str, *, empty_fix: str | None = None) -> str | None:
+        """A text value (YAML numbers, booleans, dates and nulls are wrong types). Text with no
+        non-space character is an error when `empty_fix` is given."""
+        if node is None:
+            return None
+        if node.kind != "text":
+            if node.kind in ("int", "float", "bool", "date", "other"):
+                fix = f'quote it: "{node.raw}"' if len(node.raw) <= 40 else "quote it"
+            elif node.kind == "null":
+                fix = "write the text after the colon, or remove the key"
+            else:
+                fix = "write a single text value"
+            self.type_error(node, path, "text", fix)
+            return None
+        if empty_fix is not None and not node.value.strip():
+            self.err(node.line, path, "empty text", empty_fix)
+            return None
+        return node.value
+
+    def items(self, node: YNode | None, path: str, what: str) -> list[YNode] | None:
+        """A non-empty list."""
+        if node is None:
+            return None
+        if node.kind != "list":
+            if node.kind == "text" and 0 < len(node.raw) <= 30 and "\n" not in node.raw:
+                fix = f"write [{node.raw}] or a '- {node.raw}' item"
+            else:
+                fix = "write [x] or a '- x' item"
+            self.type_error(node, path, "a list", fix)
+            return None
+        if not node.value:
+            self.err(node.line, path, "empty list", f"add at least one {what}, or remove the key")
+            return None
+        return node.value
+
+    def integer(self, node: YNode | None, path: str, lo: int, hi: int | None, example: str) -> int | None:
+        if node is None:
+            return None
+        if node.kind != "int":
+            got = "a decimal number" if node.kind == "float" else _describe(node)
+            self.err(node.line, path, f"expected a whole number, got {got}", f"write a number like {example}")
+            return None
+        if node.value < lo or (hi is not None and node.value > hi):
+            rng = f"between {lo} and {hi}" if hi is not None else f"{lo} or more"
+            self.err(node.line, path, f"{node.value} is out of range", f"write a number {rng}")
+            return None
+        return node.value
+
+    def boolean(self, node: YNode | None, path: str) -> bool | None:
+        if node is None:
+            return None
+        if node.kind != "bool":
+            self.type_error(node, path, "true or false", "write true or false")
+            return None
+        return node.value
+
+    def language(self, node: YNode, path: str) -> str | None:
+        code = self.text(node, path)
+        if code is not None and not LANGUAGE_RE.match(code):
+            self.err(node.line, path, f"{show(code)} is not a language code", "write a code like en, tr, de or pt-BR")
+            return None
+        return code
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _model_source(ck: _Checker, mid: str, node: YNode, path: str) -> tuple[str, str | None]:
+    """Classify a model id as ("hub" | "local" | "package", absolute folder or None); report problems."""
+    if mid.startswith("package:"):
+        module, _, sub = mid[len("package:"):].partition("/")
+        sub = sub.strip("/")
+        if not MODULE_RE.match(module) or not sub:
+            ck.err(node.line, path, f"{show(mid)} is not a package folder reference", "write 'package:module/folder'")
+            return "package", None
+        parts = module.split(".")
+        try:
+            spec = importlib.util.find_spec(parts[0])  # top-level name: found without importing it
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.submodule_search_locations:
+            if ck.check_paths:
+                problem = f"no installed package named {show(parts[0])}" if spec is None else f"{show(parts[0])} is a module, not a package"
+                ck.err(node.line, path, problem, "install the package or correct the name")
+            return "package", None
+        for loc in spec.submodule_search_locations:
+            folder = os.path.join(loc, *parts[1:], *sub.split("/"))
+            if os.path.isdir(folder):
+                return "package", os.path.abspath(folder)
+        if ck.check_paths:
+            ck.err(node.line, path, f"folder {show('/'.join(parts[1:] + [sub]))} not found in package {show(parts[0])}",
+                   "check the folder name inside the installed package")
+        return "package", None
+    local = mid in (".", "..") or mid.startswith(LOCAL_PREFIXES)
+    where = ck.base_dir
+    if not local:
+        try:
+            if os.path.exists(os.path.join(ck.base_dir, mid)):
+                local = True
+            elif os.path.exists(mid):
+                local, where = True, os.getcwd()
+        except (ValueError, OSError):
+            pass
+    if local:
+        folder = os.path.abspath(os.path.join(where, os.path.expanduser(mid)))
+        if ck.check_paths and not os.path.isdir(folder):
+            problem = f"{show(folder)} is a file, not a folder" if os.path.exists(folder) else f"folder {show(folder)} not found"
+            ck.err(node.line, path, problem, "point to a model folder (relative paths start at the manifest's folder)")
+        return "local", folder
+    if not HUB_RE.match(mid):
+        ck.err(node.line, path, f"{show(mid)} is not a hub id, local folder or package folder",
+               "write a hub id like 'bert-base-cased' or 'org/name', a path like './models/x', or 'package:module/folder'")
+    return "hub", None
+
+
+def _models(ck: _Checker, node: YNode) -> list[ModelSpec]:
+    rows = []
+    seen: dict[tuple[str, str | None], int] = {}
+    for i, item in enumerate(ck.items(node, "models", "model") or []):
+        p = f"models[{i}]"
+        m = ck.mapping(item, p, MODEL_KEYS, {"id": "add 'id: <hub id, folder or package:module/folder>'"})
+        if m is None:
+            continue
+        mid = ck.text(m.get("id"), f"{p}.id", empty_fix="write a hub id, folder or package:module/folder")
+        if mid is None:
+            continue
+        kind, folder = _model_source(ck, mid, m["id"], f"{p}.id")
+        revision = ck.text(m.get("revision"), f"{p}.revision", empty_fix="write a branch, tag or commit, or remove the key")
+        if revision is not None and kind != "hub":
+            ck.err(m["revision"].line, f"{p}.revision", f"revision is only for hub models, not {kind} folders", "remove it")
+        name = ck.text(m.get("name"), f"{p}.name", empty_fix="write a display name, or remove the key")
+        languages = None
+        if "languages" in m:
+            codes = [ck.language(c, f"{p}.languages[{j}]") for j, c in enumerate(ck.items(m["languages"], f"{p}.languages", "language code") or [])]
+            languages = tuple(c for c in codes if c is not None)
+        key = (mid, revision)
+        if key in seen:
+            rev = f" at revision {show(revision)}" if revision else ""
+            ck.err(m["id"].line, f"{p}.id", f"duplicate model {show(mid)}{rev} (also at line {seen[key]})", "remove one of them")
+        else:
+            seen[key] = m["id"].line
+        rows.append((mid, revision, name if name is not None else mid, languages, item.line, kind, folder))
+    slugs = unique_slugs([slugify(r[2]) for r in rows])
+    return [ModelSpec(r[0], r[1], r[2], r[3], s, r[4], r[5], r[6]) for r, s in zip(rows, slugs)]
+
+
+def _reference(ck: _Checker, node: YNode | None, path: str, words: list[Word] | None) -> Span | None:
+    ref = ck.text(node, path, empty_fix="write a word or phrase from a or b")
+    if ref is None or words is None:
+        return None
+    try:
+        return resolve_reference(ref, words)
+    except RefError as exc:
+        ck.err(node.line, path, exc.problem, exc.fix)
+        return None
+
+
+def _coref(ck: _Checker, node: YNode, path: str, a: str | None, b: str | None) -> list[CorefPair]:
+    words = example_words(a, b) if a is not None else None
+    pairs = []
+    for j, item in enumerate(ck.items(node, path, "pronoun/antecedent pair") or []):
+        p = f"{path}[{j}]"
+        m = ck.mapping(item, p, COREF_KEYS, {"pronoun": "add 'pronoun: <word>'", "antecedent": "add 'antecedent: <word or phrase>'"})
+        if m is None:
+            continue
+        pron = _reference(ck, m.get("pronoun"), f"{p}.pronoun", words)
+        ante = _reference(ck, m.get("antecedent"), f"{p}.antecedent", words)
+        ok = pron is not None and ante is not None
+        if ok and ante.overlaps(pron):
+            ck.err(m["antecedent"].line, f"{p}.antecedent", "the antecedent overlaps the pronoun",
+                   "pick other words, or use #k for another occurrence")
+            ok = False
+        cands: list[Span] | None = None
+        if "candidates" in m:
+            cands = []
+            for k, cnode in enumerate(ck.items(m["candidates"], f"{p}.candidates", "candidate") or []):
+                cp = f"{p}.candidates[{k}]"
+                span = _reference(ck, cnode, cp, words)
+                if span is None:
+                    ok = False
+                elif span in cands:
+                    ck.err(cnode.line, cp, f"same words as candidates[{cands.index(span)}]", "list each candidate once")
+                    ok = False
+                elif pron is not None and span.overlaps(pron):
+                    ck.err(cnode.line, cp, "the candidate overlaps the pronoun", "remove it")
+                    ok = False
+                else:
+                    cands.append(span)
+            if not cands:
+                ok = False
+            elif ok and ante not in cands:
+                ck.err(m["candidates"].line, f"{p}.candidates", "the list does not contain the antecedent",
+                       f"add {show(m['antecedent'].value)} to the list")
+                ok = False
+        if not ok or words is None:
+            continue
+        given = cands is not None
+        cands = cands if given else default_candidates(words, pron, ante)
+        text = lambda s: span_text(words, s, a, b)  # noqa: E731
+        pairs.append(CorefPair(pron, ante, tuple(cands), cands.index(ante), given, text(pron), text(ante),
+                               tuple(text(s) for s in cands)))
+    return pairs
+
+
+def _examples(ck: _Checker, node: YNode) -> list[Example]:
+    rows = []
+    explicit: dict[str, int] = {}
+    for i, item in enumerate(ck.items(node, "examples", "example") or []):
+        p = f"examples[{i}]"
+        m = ck.mapping(item, p, EXAMPLE_KEYS, {"language": "add 'language: <code>' (e.g. en)", "a": "add 'a: <sentence>'"})
+        if m is None:
+            continue
+        ex_id = ck.text(m.get("id"), f"{p}.id", empty_fix="write an id, or remove the key to derive one from the text")
+        if ex_id is not None:
+            if ex_id in explicit:
+                ck.err(m["id"].line, f"{p}.id", f"duplicate id {show(ex_id)} (also at line {explicit[ex_id]})", "give each example its own id")
+            else:
+                explicit[ex_id] = m["id"].line
+        language = ck.language(m["language"], f"{p}.language") if "language" in m else None
+        a = ck.text(m.get("a"), f"{p}.a", empty_fix="write the sentence")
+        b = ck.text(m.get("b"), f"{p}.b", empty_fix="write the second sentence, or remove the key")
+        b_bad = "b" in m and b is None
+        for key, text in (("a", a), ("b", b)):
+            if text is not None and not split_words(text):
+                ck.err(m[key].line, f"{p}.{key}", "the text has no words", "write a sentence")
+        group = ck.text(m.get("group"), f"{p}.group", empty_fix="write a group name, or remove the key")
+        shown = ck.boolean(m.get("show"), f"{p}.show")
+        coref = _coref(ck, m["coref"], f"{p}.coref", None if b_bad else a, b) if "coref" in m else []
+        rows.append([ex_id, language or "", a or "", b, tuple(coref), group, True if shown is None else shown, item.line])
+    derived = iter(unique_slugs(list(explicit) + [_derived_id(r[2]) for r in rows if r[0] is None])[len(explicit):])
+    for r in rows:
+        if r[0] is None:
+            r[0] = next(derived)
+    slugs = unique_slugs([slugify(r[0]) for r in rows])
+    return [Example(r[0], s, *r[1:]) for r, s in zip(rows, slugs)]
+
+
+def _derived_id(a: str) -> str:
+    """Default example id: slug of the first 6 non-punctuation words of `a`."""
+    return slugify(" ".join([w.text for w in split_words(a) if not is_punct_text(w.text)][:6]))
+
+
+def _settings(ck: _Checker, node: YNode) -> Settings:
+    m = ck.mapping(node, "settings", SETTINGS_KEYS, {})
+    if not m:
+        return Settings()
+    out = {}
+    if "max_length" in m:
+        out["max_length"] = ck.integer(m["max_length"], "settings.max_length", 8, 100000, "128")
+    if "truncation" in m:
+        value = ck.text(m["truncation"], "settings.truncation")
+        if value is not None and value not in ("warn", "error"):
+            ck.err(m["truncation"].line, "settings.truncation", f"{show(value)} is not a choice", "write warn or error")
+            value = None
+        out["truncation"] = value
+    if "display_limit" in m:
+        out["display_limit"] = ck.integer(m["display_limit"], "settings.display_limit", 0, None, "200")
+    if "neuron" in m:
+        out["neuron"] = ck.boolean(m["neuron"], "settings.neuron")
+    return Settings(**{k: v for k, v in out.items() if v is not None})
+
+
+def _expect(ck: _Checker, node: YNode, models: list[ModelSpec]) -> list[Expectation]:
+    out = []
+    for i, item in enumerate(ck.items(node, "expect", "expected head") or []):
+        p = f"expect[{i}]"
+        required = {"model": "add 'model: <model id, name or slug>'", "layer": "add 'layer: <0-based layer>'",
+                    "head": "add 'head: <0-based head>'", "label": "add 'label: <" + "|".join(LABELS) + ">'"}
+        m = ck.mapping(item, p, EXPECT_KEYS, required)
+        if m is None:
+            continue
+        model = ck.text(m.get("model"), f"{p}.model", empty_fix="write a model id, name or slug")
+        slug = None
+        if model is not None:
+            hits = list(dict.fromkeys(s.slug for s in models if model in (s.id, s.name, s.slug)))
+            if len(hits) == 1:
+                slug = hits[0]
+            elif hits:
+                ck.err(m["model"].line, f"{p}.model", f"{show(model)} names {len(hits)} models", "write a model slug: " + ", ".join(hits))
+            elif models:
+                ck.err(m["model"].line, f"{p}.model", f"{show(model)} is not a model of this manifest",
+                       "write a model id, name or slug: " + ", ".join(s.slug for s in models[:10]))
+        layer = ck.integer(m.get("layer"), f"{p}.layer", 0, None, "0")
+        head = ck.integer(m.get("head"), f"{p}.head", 0, None, "0")
+        label = ck.text(m.get("label"), f"{p}.label")
+        if label is not None and label not in LABELS:
+            close = difflib.get_close_matches(label, LABELS, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            ck.err(m["label"].line, f"{p}.label", f"{show(label)} is not a head label", f"{hint}labels: " + ", ".join(LABELS))
+            label = None
+        if None not in (slug, layer, head, label):
+            out.append(Expectation(slug, layer, head, label, item.line))
+    return out
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def parse_manifest(text: str, path: str = "<string>", *, check_paths: bool = True) -> Manifest:
+    """Validate manifest text. `path` names the file in messages; relative model folders are read from
+    its folder. With `check_paths=False`, local and package model folders are not required to exist."""
+    file = str(path)
+    ck = _Checker(file, os.path.abspath(os.path.dirname(file) or "."), check_paths)
+    try:
+        root = load_nodes(text)
+    except YamlProblem as exc:
+        raise ManifestError([_one_line(f"{file}:{exc.line}: YAML syntax error: {exc.problem}; "
+                                       "fix the YAML near this line (quote text containing ': ', '#' or leading special characters)")]) from None
+    if root is None:
+        raise ManifestError([f"{file}:1: the file is empty; write a manifest with 'models:' and 'examples:' (see examples/demo.yaml)"])
+    if root.kind != "map":
+        raise ManifestError([f"{file}:{root.line}: the top level is {_describe(root)}, not a mapping; "
+                             "start the file with 'models:' and 'examples:' keys"])
+    m = ck.mapping(root, "", TOP_KEYS, {"models": "add 'models:' with at least one '- id: ...' item",
+                                          "examples": "add 'examples:' with at least one '- language: ..., a: ...' item"})
+    assert m is not None
+    title = ck.text(m["title"], "title", empty_fix="write a title, or remove the key") if "title" in m else DEFAULT_TITLE
+    models = _models(ck, m["models"]) if "models" in m else []
+    examples = _examples(ck, m["examples"]) if "examples" in m else []
+    # `settings:` or `expect:` with nothing under it (e.g. all commented out) counts as absent
+    present = {k for k in ("settings", "expect") if k in m and m[k].kind != "null"}
+    settings = _settings(ck, m["settings"]) if "settings" in present else Settings()
+    expect = _expect(ck, m["expect"], models) if "expect" in present else []
+    if ck.problems:
+        ck.problems.sort(key=lambda t: t[0])
+        raise ManifestError([msg for _, msg in ck.problems])
+    return Manifest(file, title or DEFAULT_TITLE, tuple(models), tuple(examples), settings, tuple(expect))
+
+
+def load_manifest(path: str | os.PathLike, *, check_paths: bool = True) -> Manifest:
+    """Read and validate a manifest file (UTF-8 YAML). Raises ManifestError listing every problem."""
+    file = os.fspath(path)
+    file = file.decode() if isinstance(file, bytes) else file
+    try:
+        data = Path(file).read_bytes()
+    except FileNotFoundError:
+        raise ManifestError([f"{file}:1: file not found; check the path"]) from None
+    except IsADirectoryError:
+        raise ManifestError([f"{file}:1: is a folder, not a file; give the path of a manifest .yaml file"]) from None
+    except OSError as exc:
+        raise ManifestError([f"{file}:1: cannot read the file ({exc.strerror}); check its permissions"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ManifestError([f"{file}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                             "save the file as UTF-8"]) from None
+    return parse_manifest(text, file, check_paths=check_paths)

@@ -1,0 +1,136 @@
+"""Frozen data classes describing a validated manifest (design.md section 2).
+
+Everything here is plain data; `reportgen.manifest.load` builds it and checks every rule.
+Word indices are "joint": the words of sentence `a` are numbered first, then those of `b`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word: `text[start:end]` of sentence `a` (segment 0) or `b` (segment 1).
+
+    A word is a maximal run of letters (Unicode L*), digits (N*) and combining marks (M*),
+    or a single other non-space character.
+    """
+
+    text: str
+    start: int
+    end: int
+    segment: int = 0
+
+
+@dataclass(frozen=True)
+class Span:
+    """Joint word indices `[first, last)`; a span never crosses from `a` into `b`."""
+
+    first: int
+    last: int
+
+    @property
+    def words(self) -> int:
+        """Number of words in the span."""
+        return self.last - self.first
+
+    def overlaps(self, other: "Span") -> bool:
+        """True when the two spans share at least one word."""
+        return self.first < other.last and other.first < self.last
+
+
+@dataclass(frozen=True)
+class CorefPair:
+    """A resolved coreference annotation.
+
+    `candidates` holds the antecedent at position `antecedent_index`. `candidates_given` is False when
+    the default list was used (the antecedent plus every other non-punctuation single word that overlaps
+    neither pronoun nor antecedent, in joint word order). The `*_text` fields are the spans' text as it
+    appears in the sentence (not the reference with its `#k` suffix).
+    """
+
+    pronoun: Span
+    antecedent: Span
+    candidates: tuple[Span, ...]
+    antecedent_index: int
+    candidates_given: bool
+    pronoun_text: str
+    antecedent_text: str
+    candidate_texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model entry.
+
+    `kind` is "hub", "local" or "package". `local_path` is the absolute folder for local and package
+    models (None for hub models, or for a package that could not be found with `check_paths=False`).
+    `slug` is unique within the manifest and safe for file names.
+    """
+
+    id: str
+    revision: str | None
+    name: str
+    languages: tuple[str, ...] | None
+    slug: str
+    line: int
+    kind: str = "hub"
+    local_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    """An example: sentence `a`, optional sentence `b`, optional coreference pairs.
+
+    `id` is unique within the manifest and may be any text; `slug` (unique, file-name safe) is what
+    file names use. `show` says whether the example gets viewer pages; `group` links translations.
+    """
+
+    id: str
+    slug: str
+    language: str
+    a: str
+    b: str | None
+    coref: tuple[CorefPair, ...]
+    group: str | None
+    show: bool
+    line: int
+
+    def words(self) -> list[Word]:
+        """Words of `a` (segment 0) followed by words of `b` (segment 1), in joint numbering."""
+        from .words import example_words
+
+        return example_words(self.a, self.b)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """An expected head label. `model` is the slug of the model the entry named (by id, name or slug)."""
+
+    model: str
+    layer: int
+    head: int
+    label: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run settings. `truncation` is "warn" or "error"; `display_limit` caps examples with viewer data."""
+
+    max_length: int = 128
+    truncation: str = "warn"
+    display_limit: int = 200
+    neuron: bool = True
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A whole validated manifest; `path` is the file it came from (as given)."""
+
+    path: str
+    title: str
+    models: tuple[ModelSpec, ...]
+    examples: tuple[Example, ...]
+    settings: Settings
+    expect: tuple[Expectation, ...]

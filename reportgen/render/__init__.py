@@ -1,0 +1,1 @@
+"""Where pages are rendered: Jinja pages, viewer data files and mkdocs.yml."""

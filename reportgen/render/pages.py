@@ -1,0 +1,117 @@
+"""Where pages are rendered: turn the analysed build into Markdown pages (HTML inside) via Jinja.
+
+Pages are Markdown files whose body is one raw HTML block, so Python-Markdown leaves manifest and
+token text alone; every such value is HTML-escaped by Jinja's autoescape. Titles go through YAML
+front matter, escaped too, because MkDocs themes print titles without escaping.
+"""
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import yaml
+
+from reportgen.analysis.labels import THRESHOLDS
+from reportgen.analysis.patterns import PATTERNS
+from reportgen.render.templates import environment
+from reportgen.store.quantize import MAX_ERROR
+
+PATTERN_TITLES = {
+    "prev": "Previous token (mean attention to i-1)",
+    "next": "Next token (mean attention to i+1)",
+    "self": "Self (mean attention to i)",
+    "cls": "First token ([CLS] / <s>)",
+    "sep": "Special tokens after the first ([SEP], </s>)",
+    "punct": "Punctuation",
+    "entropy": "Entropy (nats)",
+    "prev_argmax": "Previous token is the argmax (share)",
+    "next_argmax": "Next token is the argmax (share)",
+}
+EXAMPLES_PER_PAGE = 100
+
+
+@dataclass
+class SiteContext:
+    manifest: object
+    runs: list
+    heads_files: dict
+    records: dict
+    shown: set
+
+
+def front_matter(title: str) -> str:
+    """YAML front matter with an HTML-escaped title (themes print titles raw)."""
+    return "---\n" + yaml.safe_dump({"title": html.escape(title, quote=True)}, allow_unicode=True, width=1000) + "---\n\n"
+
+
+def cell_style(value: float | None, high: float) -> str:
+    """Inline background for a heatmap table cell: blue with alpha proportional to value / high."""
+    if value is None or not math.isfinite(value) or high <= 0:
+        return ""
+    alpha = max(0.0, min(1.0, value / high))
+    return f"background: rgba(33, 102, 172, {alpha * 0.85:.3f}); color: {'#fff' if alpha > 0.55 else 'inherit'}"
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def pattern_tables(heads: dict) -> list[dict]:
+    tables = []
+    for name in PATTERNS:
+        grid = heads["patterns"][name]
+        finite = [v for row in grid for v in row if v is not None]
+        high = max(finite) if name == "entropy" and finite else 1.0
+        rows = [[{"text": fmt(v), "style": cell_style(v, high), "layer": l, "head": h} for h, v in enumerate(row)]
+                for l, row in enumerate(grid)]
+        tables.append({"name": name, "title": PATTERN_TITLES[name], "rows": rows, "count": heads["counts"][name]})
+    return tables
+
+
+def _model_view(run, context: SiteContext) -> dict:
+    heads = context.heads_files.get(run.spec.slug)
+    examples = [e for e in run.examples if (run.spec.slug, e.slug) in context.records]
+    return {"run": run, "spec": run.spec, "heads": heads, "examples": examples,
+            "tables": pattern_tables(heads) if heads else [], "thresholds": THRESHOLDS,
+            "provenance": run.provenance}
+
+
+def list_page_name(page: int) -> str:
+    """Example list pages: examples.md, examples-2.md, ... (0-based ``page``)."""
+    return "examples.md" if page == 0 else f"examples-{page + 1}.md"
+
+
+def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
+    """Yield (path relative to site_src, text) for every page."""
+    env = environment()
+    manifest = context.manifest
+    models = [_model_view(run, context) for run in context.runs]
+    by_example: dict[str, list] = {}
+    for view in models:
+        for example in view["examples"]:
+            by_example.setdefault(example.slug, []).append(view)
+    yield "index.md", front_matter(manifest.title) + env.get_template("home.html.j2").render(
+        title=manifest.title, models=models, examples=manifest.examples[:EXAMPLES_PER_PAGE],
+        total_examples=len(manifest.examples), by_example=by_example, shown=context.shown)
+    for view in models:
+        if view["heads"] is None:
+            continue
+        yield f"models/{view['spec'].slug}.md", front_matter(view["spec"].name) + env.get_template("model.html.j2").render(
+            model=view, fmt=fmt, shown=context.shown)
+    pages = max(1, math.ceil(len(manifest.examples) / EXAMPLES_PER_PAGE))
+    for page in range(pages):
+        chunk = manifest.examples[page * EXAMPLES_PER_PAGE:(page + 1) * EXAMPLES_PER_PAGE]
+        name = list_page_name(page)
+        yield name, front_matter(f"Examples ({page + 1}/{pages})") + env.get_template(
+            "examples.html.j2").render(examples=chunk, page=page + 1, pages=pages, by_example=by_example,
+                                       shown=context.shown, first=page * EXAMPLES_PER_PAGE,
+                                       page_names=[list_page_name(k).replace(".md", ".html") for k in range(pages)])
+    for example in manifest.examples:
+        if example.slug not in context.shown:
+            continue
+        views = by_example.get(example.slug, [])
+        records = {v["spec"].slug: context.records[(v["spec"].slug, example.slug)] for v in views}
+        yield f"examples/{example.slug}.md", front_matter(example.id) + env.get_template("example.html.j2").render(
+            example=example, models=views, records=records, max_error=MAX_ERROR)

@@ -1,0 +1,68 @@
+"""Viewer data files: classic scripts that push plain objects onto ``window.RG_DATA``.
+
+Opened from ``file://`` a page cannot ``fetch``; a ``<script src>`` can load anything. Every file is
+``(window.RG_DATA=window.RG_DATA||[]).push(OBJECT);`` with OBJECT written as JSON in which ``<``,
+``>``, ``&`` and the line separators are escaped, so no token text can close the script.
+"""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+
+from reportgen.store.quantize import MAX_ERROR, SCHEME, pack_lower
+
+
+def js_json(value) -> str:
+    """JSON safe to embed in a script: escapes ``<``, ``>``, ``&``, U+2028 and U+2029."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def data_script(obj: dict) -> str:
+    return "(window.RG_DATA=window.RG_DATA||[]).push(" + js_json(obj) + ");\n"
+
+
+def b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def layer_file_name(layer: int) -> str:
+    return f"L{layer}.js"
+
+
+def qk_file_name(layer: int) -> str:
+    return f"Q{layer}.js"
+
+
+def meta_object(key: str, model: str, example: str, record, words: list[dict], labels: list[list[str | None]],
+                model_name: str, qk_layers: list[int]) -> dict:
+    """The ``meta`` object of one (model, example): tokens and maps, no attention."""
+    layers, heads, n, _ = record.attention_q.shape
+    return {
+        "kind": "meta", "key": key, "model": model, "model_name": model_name, "example": example,
+        "layers": int(layers), "heads": int(heads), "n": int(n), "causal": bool(record.causal),
+        "tokens": list(record.tokens), "special": [bool(x) for x in record.special],
+        "segment": [int(x) for x in record.segment], "word": [int(x) for x in record.word],
+        "words": words, "labels": labels,
+        "quant": {"scheme": SCHEME, "max_error": MAX_ERROR, "packing": "lower" if record.causal else "full"},
+        "layer_files": [layer_file_name(layer) for layer in range(int(layers))],
+        "qk_files": {str(layer): qk_file_name(layer) for layer in qk_layers},
+    }
+
+
+def layer_object(key: str, layer: int, attention_q: np.ndarray, causal: bool) -> dict:
+    """One layer's quantised attention: base64 of uint8 [H, n, n] (causal: packed lower triangles)."""
+    block = attention_q[layer]
+    if causal:
+        block = pack_lower(block)
+    return {"kind": "layer", "key": key, "layer": int(layer), "data": b64(block)}
+
+
+def qk_object(key: str, layer: int, q: np.ndarray, k: np.ndarray) -> dict:
+    """Query and key vectors of one layer, float16 little-endian [H, n, d] each (neuron view)."""
+    heads, n, d = q.shape
+    return {"kind": "qk", "key": key, "layer": int(layer), "heads": int(heads), "n": int(n), "d": int(d),
+            "dtype": "float16", "q": b64(q.astype("<f2")), "k": b64(k.astype("<f2"))}

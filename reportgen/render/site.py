@@ -1,0 +1,144 @@
+"""Write ``site_src/`` (pages, data files, viewer assets) and ``mkdocs.yml``.
+
+Everything goes to a staging folder next to the output first; ``finish`` swaps it into place, so a
+failed or interrupted build never leaves a half-written ``site_src/``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
+from reportgen.render import pages
+from reportgen.render.fs import StagedDir, write_text
+from reportgen.render.mkdocs_config import mkdocs_config
+from reportgen.render.payload import data_script, layer_object, meta_object, qk_object
+from reportgen.render.templates import assets_dir
+
+INDEX_SCHEMA = "reportgen.index/1"
+
+
+class SiteWriter:
+    """Streams viewer data while records arrive; renders pages once every model is done."""
+
+    def __init__(self, manifest, out: Path, config_path: Path):
+        self.manifest = manifest
+        self.out = Path(out)
+        self.config_path = Path(config_path)
+        self.stage = StagedDir(self.out)
+        self.root = self.stage.path
+        self.shown = self._shown_examples()
+        self.stats: dict[str, list[ExampleStats]] = {}
+        self.records: dict[tuple[str, str], object] = {}
+
+    def _shown_examples(self) -> set[str]:
+        limit = self.manifest.settings.display_limit
+        shown = [e.slug for e in self.manifest.examples if e.show]
+        return set(shown[:limit])
+
+    def data_dir(self, model_slug: str, example_slug: str) -> Path:
+        return self.root / "data" / model_slug / example_slug
+
+    def sink(self, run, example, record):
+        """Write the record's viewer files (shown examples only); keep its small statistics."""
+        from reportgen.analysis.patterns import PatternSums
+
+        model = run.spec.slug
+        if example.slug in self.shown:
+            folder = self.data_dir(model, example.slug)
+            key = f"{model}/{example.slug}"
+            for layer in range(record.attention_q.shape[0]):
+                write_text(folder / f"L{layer}.js", data_script(layer_object(key, layer, record.attention_q, record.causal)))
+            if "q" in record.extras:
+                for layer in range(record.extras["q"].shape[0]):
+                    write_text(folder / f"Q{layer}.js",
+                               data_script(qk_object(key, layer, record.extras["q"][layer], record.extras["k"][layer])))
+        self.stats.setdefault(model, []).append(
+            ExampleStats(example, PatternSums(record.sums_num, record.sums_count), list(record.coref)))
+        record.attention_q = np.zeros(record.attention_q.shape[:2] + (0, 0), dtype=np.uint8)
+        has_qk = "q" in record.extras
+        record.extras = {"has_qk": np.array([has_qk])}
+        self.records[(model, example.slug)] = record
+        return record
+
+    def finish(self, runs) -> int:
+        """Analyse, render pages and mkdocs.yml, swap the staging folder into place; return bytes written."""
+        manifest = self.manifest
+        heads_files: dict[str, dict] = {}
+        for run in runs:
+            if run.error is not None or not run.records:
+                continue
+            slug = run.spec.slug
+            order = {e.slug: i for i, e in enumerate(manifest.examples)}
+            stats = sorted(self.stats.get(slug, []), key=lambda s: order[s.example.slug])
+            info = {"id": run.spec.id, "name": run.spec.name, "slug": slug, "revision": run.revision,
+                    "requested_revision": run.spec.revision}
+            heads = summarise_model(info, stats, run.layers, run.heads)
+            heads["provenance"] = run.provenance
+            heads_files[slug] = heads
+            write_text(self.root / "data" / slug / "heads.json", json.dumps(heads, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+            write_text(self.root / "data" / slug / "heads.csv", heads_csv(heads))
+            for example in run.examples:
+                record = self.records.get((slug, example.slug))
+                if record is None or example.slug not in self.shown:
+                    continue
+                qk_layers = list(range(run.layers)) if bool(record.extras.get("has_qk", [False])[0]) else []
+                words = [{"text": w.text, "segment": w.segment} for w in example.words()]
+                meta = meta_object(f"{slug}/{example.slug}", slug, example.slug, _Shape(record, run.layers, run.heads),
+                                   words, heads["strongest"], run.spec.name, qk_layers)
+                write_text(self.data_dir(slug, example.slug) / "meta.js", data_script(meta))
+        write_text(self.root / "data" / "index.json", json.dumps(self._index(runs), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        context = pages.SiteContext(manifest, runs, heads_files, self.records, self.shown)
+        for relative, text in pages.render_all(context):
+            write_text(self.root / relative, text)
+        self._copy_assets()
+        config_text = mkdocs_config(manifest, context, docs_dir=os.path.relpath(self.out.resolve(), self.config_path.resolve().parent))
+        written = _tree_bytes(self.root)
+        self.stage.commit()
+        write_text(self.config_path, config_text)
+        return written
+
+    def abort(self) -> None:
+        self.stage.discard()
+
+    def _index(self, runs) -> dict:
+        models = []
+        for run in runs:
+            if run.error is not None:
+                continue
+            heads_file = f"{run.spec.slug}/heads.json" if run.records else None
+            models.append({
+                "slug": run.spec.slug, "id": run.spec.id, "name": run.spec.name, "revision": run.revision,
+                "layers": run.layers, "heads": run.heads, "heads_file": heads_file,
+                "examples": [{"slug": e.slug, "language": e.language, "tokens": self.records[(run.spec.slug, e.slug)].n}
+                             for e in run.examples if (run.spec.slug, e.slug) in self.records],
+            })
+        failed = [{"id": r.spec.id, "error": r.error} for r in runs if r.error is not None]
+        return {"schema": INDEX_SCHEMA, "title": self.manifest.title, "models": models, "failed": failed}
+
+    def _copy_assets(self) -> None:
+        target = self.root / "assets"
+        shutil.copytree(assets_dir(), target, dirs_exist_ok=True)
+
+
+class _Shape:
+    """A record whose attention was dropped, presented with the shape ``meta_object`` reads."""
+
+    def __init__(self, record, layers: int, heads: int):
+        self.attention_q = np.zeros((layers, heads, record.n, 0), dtype=np.uint8)
+        self.causal = record.causal
+        self.tokens = record.tokens
+        self.special = record.special
+        self.segment = record.segment
+        self.word = record.word
+
+    def __getattr__(self, name):
+        raise AttributeError(name)
+
+
+def _tree_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())

@@ -1,0 +1,1 @@
+"""Stored arrays: quantisation, per-example records and the content-addressed cache."""

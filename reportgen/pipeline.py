@@ -88,15 +88,34 @@ def record_key(revision: str, spec, example, settings, dtype: str) -> str:
     })
 
 
+def qk_softmax_error(q: np.ndarray, k: np.ndarray, attention: np.ndarray, causal: bool) -> float:
+    """Largest |softmax(q . k / sqrt(d)) - attention| when q, k are the stored float16 vectors.
+
+    This is the precision of the neuron view, stated on the page next to the attention's own bound.
+    """
+    q64, k64 = q.astype(np.float64), k.astype(np.float64)
+    scores = q64 @ k64.swapaxes(-1, -2) / np.sqrt(q.shape[-1])
+    if causal:
+        n = scores.shape[-1]
+        scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, -np.inf)
+    scores -= scores.max(axis=-1, keepdims=True)
+    probs = np.exp(scores)
+    probs /= probs.sum(axis=-1, keepdims=True)
+    return float(np.max(np.abs(probs - attention)))
+
+
 def make_record(model_slug: str, example, encoded, attention: np.ndarray, causal: bool,
                 extras: dict | None = None) -> Record:
     """Analyse one example's full-precision attention and keep what later steps need."""
+    extras = dict(extras or {})
+    if "q" in extras:
+        extras["qk_error"] = np.array([qk_softmax_error(extras["q"], extras["k"], attention, causal)])
     analysis = analyse_example(attention, encoded.special, encoded.punct, encoded.word, example.coref, causal=causal)
     return Record(
         model=model_slug, example=example.slug, tokens=list(encoded.tokens), special=encoded.special,
         segment=encoded.segment, word=encoded.word, punct=encoded.punct, full_length=encoded.full_length,
         truncated=encoded.truncated, causal=causal, sums_num=analysis.sums.num, sums_count=analysis.sums.count,
-        coref=analysis.coref, attention_q=quantize(attention), extras=extras or {},
+        coref=analysis.coref, attention_q=quantize(attention), extras=extras,
     )
 
 

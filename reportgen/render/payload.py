@@ -38,7 +38,7 @@ def qk_file_name(layer: int) -> str:
 
 
 def meta_object(key: str, model: str, example: str, record, words: list[dict], labels: list[list[str | None]],
-                model_name: str, qk_layers: list[int]) -> dict:
+                model_name: str, qk_layers: list[int], qk_max_error: float | None = None) -> dict:
     """The ``meta`` object of one (model, example): tokens and maps, no attention."""
     layers, heads, n, _ = record.attention_q.shape
     return {
@@ -47,7 +47,8 @@ def meta_object(key: str, model: str, example: str, record, words: list[dict], l
         "tokens": list(record.tokens), "special": [bool(x) for x in record.special],
         "segment": [int(x) for x in record.segment], "word": [int(x) for x in record.word],
         "words": words, "labels": labels,
-        "quant": {"scheme": SCHEME, "max_error": MAX_ERROR, "packing": "lower" if record.causal else "full"},
+        "quant": {"scheme": SCHEME, "max_error": MAX_ERROR, "packing": "lower" if record.causal else "full",
+                  "qk_dtype": "float16", "qk_max_error": qk_max_error},
         "layer_files": [layer_file_name(layer) for layer in range(int(layers))],
         "qk_files": {str(layer): qk_file_name(layer) for layer in qk_layers},
     }

@@ -60,8 +60,8 @@ class SiteWriter:
         self.stats.setdefault(model, []).append(
             ExampleStats(example, PatternSums(record.sums_num, record.sums_count), list(record.coref)))
         record.attention_q = np.zeros(record.attention_q.shape[:2] + (0, 0), dtype=np.uint8)
-        has_qk = "q" in record.extras
-        record.extras = {"has_qk": np.array([has_qk])}
+        record.extras = {"has_qk": np.array(["q" in record.extras]),
+                         "qk_error": record.extras.get("qk_error", np.array([np.nan]))}
         self.records[(model, example.slug)] = record
         return record
 
@@ -89,7 +89,8 @@ class SiteWriter:
                 qk_layers = list(range(run.layers)) if bool(record.extras.get("has_qk", [False])[0]) else []
                 words = [{"text": w.text, "segment": w.segment} for w in example.words()]
                 meta = meta_object(f"{slug}/{example.slug}", slug, example.slug, _Shape(record, run.layers, run.heads),
-                                   words, heads["strongest"], run.spec.name, qk_layers)
+                                   words, heads["strongest"], run.spec.name, qk_layers,
+                                   _finite(record.extras["qk_error"][0]) if qk_layers else None)
                 write_text(self.data_dir(slug, example.slug) / "meta.js", data_script(meta))
         write_text(self.root / "data" / "index.json", json.dumps(self._index(runs), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         context = pages.SiteContext(manifest, runs, heads_files, self.records, self.shown)
@@ -138,6 +139,11 @@ class _Shape:
 
     def __getattr__(self, name):
         raise AttributeError(name)
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 def _tree_bytes(root: Path) -> int:

@@ -14,6 +14,8 @@ from reportgen.errors import RunError
 from reportgen.extract.tokens import Encoded
 
 ROW_SUM_TOLERANCE = 1e-3
+# Half-precision runs round each weight to 8 (bfloat16) or 11 (float16) significant bits.
+DTYPE_TOLERANCE = {"float32": ROW_SUM_TOLERANCE, "float16": 5e-3, "bfloat16": 2e-2}
 
 
 @dataclass
@@ -41,15 +43,16 @@ def plan_batches(lengths: Sequence[int], max_tokens: int = 8192, max_batch: int 
     return batches
 
 
-def check_attention(att: np.ndarray, model: str, example: str, layer: int) -> None:
+def check_attention(att: np.ndarray, model: str, example: str, layer: int,
+                    tolerance: float = ROW_SUM_TOLERANCE) -> None:
     """Stop with a RunError naming model, example and layer unless rows are finite and sum to 1."""
     if not np.all(np.isfinite(att)):
         raise RunError(f"model {model}, example {example}, layer {layer}: attention has NaN or inf values")
     sums = att.sum(axis=-1, dtype=np.float64)
     worst = float(np.max(np.abs(sums - 1.0))) if sums.size else 0.0
-    if worst > ROW_SUM_TOLERANCE:
+    if worst > tolerance:
         raise RunError(f"model {model}, example {example}, layer {layer}: attention rows sum to 1 +/- {worst:.3g} "
-                       f"(tolerance {ROW_SUM_TOLERANCE}); is this really softmax attention?")
+                       f"(tolerance {tolerance}); is this really softmax attention?")
 
 
 def _pad_id(tokenizer) -> int:
@@ -60,18 +63,22 @@ def _pad_id(tokenizer) -> int:
 
 
 def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],
-                max_tokens: int = 8192, on_batch=None, capture=None) -> Iterator[Extracted]:
+                max_tokens: int = 8192, on_batch=None, capture=None,
+                batches: Sequence[Sequence[int]] | None = None) -> Iterator[Extracted]:
     """Yield one ``Extracted`` per encoded example, in batch order (shortest first).
 
     ``on_batch(count)`` is called after each forward pass (for progress bars and counting passes);
-    ``capture`` (a ``QKCapture``) adds each example's query and key vectors.
+    ``capture`` (a ``QKCapture``) adds each example's query and key vectors. ``batches`` (lists of
+    indices into ``encoded``) replaces the plan of ``plan_batches``.
     """
     import torch
 
     model = loaded.model
     pad = _pad_id(loaded.tokenizer)
     uses_types = "token_type_ids" in _forward_arguments(model)
-    batches = plan_batches([e.n for e in encoded], max_tokens=max_tokens)
+    tolerance = DTYPE_TOLERANCE.get(getattr(loaded, "dtype", "float32"), ROW_SUM_TOLERANCE)
+    if batches is None:
+        batches = plan_batches([e.n for e in encoded], max_tokens=max_tokens)
     for batch in batches:
         items = [encoded[i] for i in batch]
         width = max(item.n for item in items)
@@ -88,8 +95,15 @@ def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str]
             inputs["token_type_ids"] = types.to(loaded.device)
         if capture is not None:
             capture.clear()
-        with torch.inference_mode():
-            output = model(**inputs, output_attentions=True)
+        try:
+            with torch.inference_mode():
+                output = model(**inputs, output_attentions=True)
+        except (RuntimeError, ValueError, TypeError, IndexError, KeyError, AttributeError, NotImplementedError) as exc:
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else ""
+            hint = "" if isinstance(exc, RuntimeError) else "; supported: encoders such as BERT, decoder-only models such as GPT-2"
+            raise RunError(f"model {loaded.ref}: the forward pass failed on example "
+                           f"{example_names[items[0].example_index]!r} ({type(exc).__name__}: {first}){hint}") from exc
         attentions = getattr(output, "attentions", None)
         if attentions is None or len(attentions) != loaded.layers or any(a is None for a in attentions):
             got = 0 if attentions is None else sum(a is not None for a in attentions)
@@ -105,7 +119,7 @@ def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str]
                 raise RunError(f"model {loaded.ref}, example {name}: attention has shape {att.shape}, "
                                f"expected {loaded.layers} layers x {loaded.heads} heads x {item.n} tokens")
             for layer in range(att.shape[0]):
-                check_attention(att[layer], loaded.ref, name, layer)
+                check_attention(att[layer], loaded.ref, name, layer, tolerance)
             qk = capture.example(row, item.n) if capture is not None else None
             yield Extracted(item, att, qk)
 

@@ -126,8 +126,16 @@ def load_model(ref: str, revision: str | None = None, base_dir: str | os.PathLik
     except (ValueError, KeyError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RunError(f"model {ref}: unsupported or broken model ({first})") from exc
+    except Exception as exc:  # e.g. safetensors' SafetensorError for a damaged weights file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(f"model {ref}: cannot load ({type(exc).__name__}: {first})") from exc
     if not getattr(tokenizer, "is_fast", False):
         raise RunError(f"model {ref}: needs a fast tokenizer (tokenizer.json) for word offsets")
+    vocab_size = getattr(config, "vocab_size", None)
+    if isinstance(vocab_size, int) and vocab_size > 0 and 2 * len(tokenizer) < vocab_size:
+        # transformers 5 builds an almost empty tokenizer (every word [UNK]) when the folder has no tokenizer files
+        raise RunError(f"model {ref}: the tokenizer has {len(tokenizer)} tokens but the model has {vocab_size}; "
+                       "is the tokenizer (tokenizer.json) missing from the model folder?")
     if getattr(model.config, "_attn_implementation", "eager") != "eager":
         raise RunError(f"model {ref}: attention implementation is {model.config._attn_implementation}, not eager")
     model.eval()

@@ -1,0 +1,1 @@
+"""Importers: turn public benchmark files into reportgen manifests (``reportgen import ...``)."""

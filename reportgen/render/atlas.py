@@ -1,0 +1,484 @@
+"""Head atlas pages (``atlas/<model>.md``) and the cross-model / cross-language page (``compare.md``).
+
+View models are plain dicts built here from the heads files (and, for cell links and translation
+comparisons, the per-example statistics); the templates ``atlas.html.j2`` and ``compare.html.j2`` only lay
+them out. All numbers come from ``reportgen.analysis`` (claims, compare, atlas); nothing is recomputed.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import numpy as np
+
+from reportgen.analysis import claims as claims_mod
+from reportgen.analysis import compare
+from reportgen.analysis.atlas import link_examples
+from reportgen.analysis.patterns import PATTERNS
+from reportgen.render.templates import environment
+
+ATLAS_DIR = "atlas"
+COMPARE_PAGE = "compare.md"
+TOP = 10
+TOP_LANG = 5
+TOP_DETAIL = 5
+TOP_SIDE = 5
+GROUP_HEADS = 5
+
+#: every heat map of the atlas: key -> (title, what the number is)
+MAPS: dict[str, tuple[str, str]] = {
+    "prev": ("Previous token", "mean attention to the token before (i-1)"),
+    "next": ("Next token", "mean attention to the token after (i+1)"),
+    "self": ("Self", "mean attention to the token itself"),
+    "cls": ("First token ([CLS] / <s>)", "mean attention to the first token"),
+    "sep": ("Separators ([SEP], </s>)", "mean attention to special tokens after the first"),
+    "punct": ("Punctuation", "mean attention to punctuation tokens"),
+    "entropy": ("Entropy", "mean entropy of the attention row, in nats (high: broad attention)"),
+    "prev_argmax": ("Previous token is the argmax", "share of tokens whose strongest attention goes to i-1"),
+    "next_argmax": ("Next token is the argmax", "share of tokens whose strongest attention goes to i+1"),
+    "coref_accuracy": ("Coreference accuracy", "share of pronoun pairs where the antecedent gets the most attention"),
+    "coref_mass": ("Coreference mass", "mean attention from the pronoun to its antecedent"),
+}
+LABEL_TITLES = {
+    "previous": "Previous-token heads", "next": "Next-token heads", "broad": "Broad heads (entropy)",
+    "cls": "[CLS] heads", "sep": "[SEP] heads", "punct": "Punctuation heads", "self": "Self heads",
+    "coreference": "Coreference heads",
+}
+LABEL_ORDER = ("previous", "next", "broad", "cls", "sep", "punct", "self", "coreference")
+LABEL_MAP = {"previous": "prev", "next": "next", "broad": "entropy", "cls": "cls", "sep": "sep", "punct": "punct",
+             "self": "self", "coreference": "coref_accuracy"}
+
+
+def atlas_page(slug: str) -> str:
+    return f"{ATLAS_DIR}/{slug}.md"
+
+
+def fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    value = float(value)
+    return "–" if not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def head_name(layer: int, head: int) -> str:
+    """0-based "layer-head" and exBERT's 1-based form."""
+    return f"{layer}-{head}"
+
+
+def exbert(layer: int, head: int) -> str:
+    return f"<{layer + 1},{head + 1}>"
+
+
+def viewer_href(prefix: str, example: str | None, model: str, layer: int, head: int) -> str | None:
+    """Link to an example page opened on the head view at one head (the viewer reads the hash)."""
+    if example is None:
+        return None
+    return (f"{prefix}examples/{quote(example)}.html#model={quote(model)}&view=head"
+            f"&layer={layer}&head={head}")
+
+
+def _array(grid) -> np.ndarray:
+    return np.array([[np.nan if v is None else float(v) for v in row] for row in grid], dtype=np.float64)
+
+
+def _map_grids(heads: dict) -> dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """key -> (score, low, high) for every heat map the heads file supports."""
+    out = {}
+    for name in PATTERNS:
+        interval = heads.get("intervals", {}).get(name)
+        out[name] = (_array(heads["patterns"][name]),
+                     _array(interval["low"]) if interval else None, _array(interval["high"]) if interval else None)
+    coref = heads.get("coreference")
+    if coref:
+        shape = _array(coref["accuracy"]).shape
+        for key, field in (("coref_accuracy", "accuracy"), ("coref_mass", "mass")):
+            low, high = np.full(shape, np.nan), np.full(shape, np.nan)
+            for r in coref["ranking"]:
+                ci = r.get(f"{field}_ci")
+                if ci:
+                    low[r["layer"], r["head"]] = np.nan if ci[0] is None else ci[0]
+                    high[r["layer"], r["head"]] = np.nan if ci[1] is None else ci[1]
+            out[key] = (_array(coref[field]), low, high)
+    return out
+
+
+def _scale(key: str, score: np.ndarray) -> tuple[float, float]:
+    """Colour scale: shares 0..1; entropy and coreference mass 0..their largest value."""
+    finite = score[np.isfinite(score)]
+    if key in ("entropy", "coref_mass"):
+        high = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+        return 0.0, high
+    return 0.0, 1.0
+
+
+def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str = "../") -> dict:
+    """The view of one heat map: rows of cells with value, colour position, hover text and link."""
+    score, low, high = grids[key]
+    lo, hi = _scale(key, score)
+    title, what = MAPS[key]
+    link_grid = links.get(key)
+    digits = 2
+    rows = []
+    for l in range(score.shape[0]):
+        row = []
+        for h in range(score.shape[1]):
+            v = score[l, h]
+            finite = bool(np.isfinite(v))
+            pos = min(1.0, max(0.0, (v - lo) / (hi - lo))) if finite and hi > lo else 0.0
+            example = link_grid[l][h] if link_grid else None
+            hover = f"layer {l}, head {h} (exBERT {exbert(l, h)}): {fmt(v)}"
+            if low is not None and finite and np.isfinite(low[l, h]):
+                hover += f", 95% interval {fmt(low[l, h])}–{fmt(high[l, h])}"
+            if example:
+                hover += f"; click: example {example} at this head"
+            row.append({"layer": l, "head": h, "text": fmt(v, digits) if finite else "–", "v": f"{pos:.3f}",
+                        "hi": pos > 0.6, "nan": not finite, "title": hover,
+                        "href": viewer_href(prefix, example, model, l, h)})
+        rows.append(row)
+    if key.startswith("coref"):
+        c = heads["coreference"]
+        support = f"{c['pairs']} pronoun pairs in {c['examples']} examples"
+    else:
+        support = f"{heads['counts'].get(key, heads['tokens'])} from-positions in {heads['examples']} examples"
+    return {"key": key, "title": title, "what": what, "rows": rows, "low": fmt(lo, 2), "high": fmt(hi, 2),
+            "support": support, "heads": score.shape[1], "unit": "nats" if key == "entropy" else ""}
+
+
+def ranking_tables(heads: dict, links: dict, model: str, prefix: str = "../") -> list[dict]:
+    """Per label, the top heads with score, interval, bar and the data behind them."""
+    tables = []
+    for label in LABEL_ORDER:
+        ls = claims_mod.label_scores(heads, label)
+        if ls is None:
+            continue
+        link_grid = links.get(LABEL_MAP[label])
+        rows = []
+        for r in claims_mod.ranked(ls, top=TOP):
+            example = link_grid[r["layer"]][r["head"]] if link_grid else None
+            rows.append(dict(r, name=head_name(r["layer"], r["head"]), exbert=exbert(r["layer"], r["head"]),
+                             score_text=fmt(r["score"]), ci_text=_ci(r["low"], r["high"]),
+                             href=viewer_href(prefix, example, model, r["layer"], r["head"])))
+        if label == "coreference":
+            bar = f"lower end of the interval above the strongest baseline ({fmt(ls.baseline)})"
+            support = f"{ls.support['pairs']} pairs in {ls.support['examples']} examples"
+        else:
+            bar = f"score > {ls.threshold:g}" if ls.threshold is not None else None
+            support = f"{ls.support['tokens']} from-positions in {ls.support['examples']} examples"
+        tables.append({"label": label, "title": LABEL_TITLES[label], "unit": ls.unit, "bar": bar,
+                       "support": support, "rows": rows})
+    return tables
+
+
+def _ci(low, high) -> str:
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "–"
+    return f"{low:.3f}–{high:.3f}"
+
+
+def verdict(ranking: list[dict], baselines: dict) -> dict:
+    """Does any head beat the baselines beyond its 95% interval (interval's lower end above the strongest
+    of nearest preceding, first-mentioned and random)? Returns {"beats": [...], "text": ...}."""
+    values = {k: baselines.get(k) for k in ("nearest", "first", "random")}
+    finite = {k: float(v) for k, v in values.items() if v is not None and math.isfinite(float(v))}
+    if not ranking or not finite:
+        return {"beats": [], "text": "No ranking.", "ok": False}
+    bar = max(finite.values())
+    beats = [r for r in ranking if r["accuracy_ci"][0] is not None and r["accuracy_ci"][0] > bar]
+    named = (f"first-mentioned ({fmt(values['first'])}), random ({fmt(values['random'])}) and nearest preceding "
+             f"({fmt(values['nearest'])})")
+    best = ranking[0]
+    if beats:
+        heads = ", ".join(f"{head_name(r['layer'], r['head'])} ({fmt(r['accuracy'])}, {_ci(*r['accuracy_ci'])})"
+                          for r in beats[:5])
+        more = f" and {len(beats) - 5} more" if len(beats) > 5 else ""
+        text = (f"{len(beats)} head{'s' if len(beats) != 1 else ''} beat{'s' if len(beats) == 1 else ''} the "
+                f"baselines beyond {'their' if len(beats) != 1 else 'its'} 95% interval (lower end above "
+                f"{fmt(bar)}, the strongest of {named}): {heads}{more}.")
+    else:
+        text = (f"No head beats the first-mentioned and random baselines beyond its 95% interval: the best head, "
+                f"{head_name(best['layer'], best['head'])} (exBERT {exbert(best['layer'], best['head'])}), reaches "
+                f"{fmt(best['accuracy'])} (95% interval {_ci(*best['accuracy_ci'])}), whose lower end is not above "
+                f"{fmt(bar)}, the strongest of {named}.")
+    return {"beats": beats, "text": text, "ok": bool(beats)}
+
+
+def _ranking_rows(ranking: list[dict], bar: float | None, links: dict, model: str, prefix: str) -> list[dict]:
+    grid = links.get("coref_accuracy")
+    rows = []
+    for k, r in enumerate(ranking):
+        example = grid[r["layer"]][r["head"]] if grid else None
+        rows.append(dict(r, position=k + 1, name=head_name(r["layer"], r["head"]), exbert=exbert(r["layer"], r["head"]),
+                         acc_text=fmt(r["accuracy"]), ci_text=_ci(*r["accuracy_ci"]),
+                         mass_text=fmt(r.get("mass")), mass_ci_text=_ci(*(r.get("mass_ci") or [None, None])),
+                         beats=bar is not None and r["accuracy_ci"][0] is not None and r["accuracy_ci"][0] > bar,
+                         href=viewer_href(prefix, example, model, r["layer"], r["head"])))
+    return rows
+
+
+def _bar(baselines: dict) -> float | None:
+    finite = [float(v) for k, v in baselines.items() if k in ("nearest", "first", "random")
+              and v is not None and math.isfinite(float(v))]
+    return max(finite) if finite else None
+
+
+def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: str = "../") -> dict | None:
+    c = heads.get("coreference")
+    if not c:
+        return None
+    bar = _bar(c["baselines"])
+    overall = {"kind": None, "name": "all", "pairs": c["pairs"], "examples": c["examples"], "baselines": c["baselines"],
+               "verdict": verdict(c["ranking"], c["baselines"]),
+               "rows": _ranking_rows(c["ranking"][:TOP], bar, links, model, prefix)}
+    subsets = []
+    for kind, key in (("Language", "by_language"), ("Source", "by_source")):
+        for name, sub in (c.get(key) or {}).items():
+            if "baselines" not in sub:  # heads file from before per-subset baselines
+                continue
+            sub_bar = _bar(sub["baselines"])
+            subsets.append({"kind": kind, "name": name, "pairs": sub["pairs"], "examples": sub["examples"],
+                            "baselines": sub["baselines"], "verdict": verdict(sub["top"], sub["baselines"]),
+                            "rows": _ranking_rows(sub["top"][:TOP_LANG], sub_bar, links, model, prefix)})
+    top = c["ranking"][:TOP_DETAIL]
+    detail = []
+    for pair in c.get("pairs_detail", []):
+        choices = {(x["layer"], x["head"]): x["choice"] for x in pair["choices"]}
+        cells = []
+        for r in top:
+            choice = choices.get((r["layer"], r["head"]))
+            if choice is None:
+                cells.append({"text": "?", "state": "none"})
+            elif choice < 0:
+                cells.append({"text": "tie", "state": "wrong"})
+            else:
+                right = choice == _antecedent_index(pair)
+                cells.append({"text": pair["candidates"][choice], "state": "right" if right else "wrong"})
+        detail.append({"example": pair["example"], "href": f"{prefix}examples/{quote(pair['example'])}.html"
+                       if pair["example"] in shown else None, "language": pair["language"],
+                       "source": pair.get("source", ""), "pronoun": pair["pronoun"], "antecedent": pair["antecedent"],
+                       "candidates": pair["candidates"], "cells": cells})
+    return {"overall": overall, "subsets": subsets, "detail": detail,
+            "detail_heads": [{"name": head_name(r["layer"], r["head"]), "exbert": exbert(r["layer"], r["head"])}
+                             for r in top],
+            "right": [sum(row["cells"][j]["state"] == "right" for row in detail) for j in range(len(top))]}
+
+
+def _antecedent_index(pair: dict) -> int:
+    """The antecedent's candidate index (older heads files lack it: the first candidate with its text)."""
+    if "antecedent_index" in pair:
+        return int(pair["antecedent_index"])
+    return pair["candidates"].index(pair["antecedent"])
+
+
+def claims_view(results) -> list[dict]:
+    rows = []
+    for r in results:
+        if r.status == "checked":
+            if r.label == "coreference":
+                bar = f"interval > {fmt(r.baseline)}" if r.baseline is not None else "–"
+            else:
+                bar = f"> {r.threshold:g}" if r.threshold is not None else "no threshold"
+            rows.append({"r": r, "name": head_name(r.layer, r.head), "exbert": exbert(r.layer, r.head),
+                         "rank": f"{r.rank} of {r.of}", "score": fmt(r.score), "ci": _ci(r.low, r.high), "bar": bar,
+                         "passes": r.passes, "top_k": r.top_k,
+                         "best": f"{head_name(r.best['layer'], r.best['head'])} ({fmt(r.best['score'])})" if r.best else "–",
+                         "message": ""})
+        else:
+            rows.append({"r": r, "name": head_name(r.layer, r.head), "exbert": exbert(r.layer, r.head), "rank": "–",
+                         "score": "–", "ci": "–", "bar": "–", "passes": None, "top_k": None, "best": "–",
+                         "message": r.message})
+    return rows
+
+
+def _tokens(context, slug: str) -> dict[str, int]:
+    return {ex: rec.n for (model, ex), rec in context.records.items() if model == slug}
+
+
+def model_links(context, stats, slug: str, heads: dict) -> dict:
+    return link_examples(stats, context.shown, _tokens(context, slug), heads["model"]["layers"], heads["model"]["heads"])
+
+
+def atlas_view(context, run, heads: dict, stats, results) -> dict:
+    slug = run.spec.slug
+    links = model_links(context, stats, slug, heads)
+    grids = _map_grids(heads)
+    maps = [heatmap(key, heads, grids, links, slug) for key in MAPS if key in grids]
+    return {"spec": run.spec, "run": run, "heads": heads, "maps": maps,
+            "rankings": ranking_tables(heads, links, slug),
+            "coref": coreference_view(heads, links, slug, context.shown),
+            "claims": claims_view([r for r in results if r.model == slug]),
+            "provenance": run.provenance, "k": claims_mod.TOP_K}
+
+
+# ---------------------------------------------------------------- compare page
+
+
+def _scores_for_compare(heads: dict) -> dict[str, np.ndarray]:
+    return {key: grid[0] for key, grid in _map_grids(heads).items()}
+
+
+def _common_scores(stats_a, stats_b) -> tuple[dict, dict, int]:
+    """Scores of two models over the examples both ran (token-weighted; coreference over their pairs)."""
+    from reportgen.analysis.coref import coref_scores
+
+    ia, ib = compare.common_indices([s.example.slug for s in stats_a], [s.example.slug for s in stats_b])
+    out = []
+    for stats, idx in ((stats_a, ia), (stats_b, ib)):
+        chosen = [stats[i] for i in idx]
+        scores = compare.pooled(np.stack([s.sums.num for s in chosen]), np.stack([s.sums.count for s in chosen]))
+        grids = {name: scores[p] for p, name in enumerate(PATTERNS)}
+        weights = [w for s in chosen for w in s.coref if w.size]
+        ants = [pair.antecedent_index for s in chosen for pair, w in zip(s.example.coref, s.coref) if w.size]
+        if weights:
+            result = coref_scores(weights, ants)
+            grids["coref_accuracy"], grids["coref_mass"] = result.accuracy, result.mass
+        out.append(grids)
+    return out[0], out[1], len(ia)
+
+
+def models_view(context, stats_by_model: dict | None = None) -> dict:
+    """Models of the same shape: Spearman per score and top heads side by side, on the examples both ran
+    (from the per-example statistics when available, else the heads files' pooled scores)."""
+    stats_by_model = stats_by_model or {}
+    runs = [r for r in context.runs if r.spec.slug in context.heads_files]
+    shapes = {r.spec.slug: (r.layers, r.heads) for r in runs}
+    names = {r.spec.slug: r.spec.name for r in runs}
+    pairs = []
+    for a, b in compare.same_shape_pairs(shapes):
+        common = None
+        if stats_by_model.get(a) and stats_by_model.get(b):
+            sa, sb, common = _common_scores(stats_by_model[a], stats_by_model[b])
+            if common == 0:
+                continue
+        else:
+            sa, sb = _scores_for_compare(context.heads_files[a]), _scores_for_compare(context.heads_files[b])
+        rho = compare.pattern_correlations({k: sa[k] for k in MAPS if k in sa}, sb)
+        side = []
+        for key in rho:
+            rows = []
+            for k, (x, y) in enumerate(compare.side_by_side(sa[key], sb[key], TOP_SIDE)):
+                rows.append({"rank": k + 1, "a": _head_cell(x), "b": _head_cell(y)})
+            side.append({"key": key, "title": MAPS[key][0], "rows": rows})
+        pairs.append({"a": names[a], "b": names[b], "a_slug": a, "b_slug": b, "common": common,
+                      "rho": [{"key": k, "title": MAPS[k][0], "value": compare.fmt_rho(v)} for k, v in rho.items()],
+                      "side": side})
+    return {"models": [{"name": names[s], "slug": s, "layers": shapes[s][0], "heads": shapes[s][1]} for s in shapes],
+            "pairs": pairs}
+
+
+def _head_cell(entry) -> dict | None:
+    if entry is None:
+        return None
+    l, h, v = entry
+    return {"name": head_name(l, h), "exbert": exbert(l, h), "value": fmt(v)}
+
+
+def languages_view(context, stats_by_model: dict) -> list[dict]:
+    """Per model: translation groups, per-language pooled scores and correlations, per-head values."""
+    from reportgen.analysis.atlas import per_example_coref
+
+    out = []
+    for run in context.runs:
+        slug = run.spec.slug
+        heads = context.heads_files.get(slug)
+        stats = stats_by_model.get(slug) or []
+        if heads is None or not stats:
+            continue
+        examples = [s.example for s in stats]
+        sets = compare.translation_sets([e.group for e in examples], [e.language for e in examples])
+        view = {"name": run.spec.name, "slug": slug, "groups": [], "correlations": [], "tables": [],
+                "coref_languages": _coref_languages(heads)}
+        if not sets:
+            out.append(view)
+            continue
+        num = np.stack([s.sums.num for s in stats])
+        count = np.stack([s.sums.count for s in stats])
+        pooled = compare.pooled_by_language(num, count, sets)
+        languages = list(pooled)
+        view["languages"] = languages
+        view["correlations"] = [{"a": r["a"], "b": r["b"],
+                                 "rho": [compare.fmt_rho(r["rho"][name]) for name in PATTERNS]}
+                                for r in compare.language_correlations(pooled, list(PATTERNS))]
+        view["patterns"] = [MAPS[name][0] for name in PATTERNS]
+        for group, langs in sets.items():
+            view["groups"].append({"name": group, "languages": [
+                {"language": lang, "examples": [examples[i].id for i in idx]} for lang, idx in langs.items()]})
+        ratio = compare.per_example_ratio(num, count)
+        acc, _mass = per_example_coref([s.coref for s in stats],
+                                       [[p.antecedent_index for p in s.example.coref] for s in stats],
+                                       heads["model"]["layers"], heads["model"]["heads"])
+        grids = _map_grids(heads)
+        per_example = {name: ratio[:, p] for p, name in enumerate(PATTERNS)}
+        if "coref_accuracy" in grids:
+            per_example["coref_accuracy"] = acc
+        for key in ("prev", "next", "coref_accuracy"):
+            if key not in per_example:
+                continue
+            top = [(l, h) for l, h, _ in compare.top_heads(grids[key][0], GROUP_HEADS)]
+            rows = []
+            for group, langs in sets.items():
+                members = [i for idx in langs.values() for i in idx]
+                values = compare.head_values(per_example[key], members, top)
+                for i, row in zip(members, values):
+                    rows.append({"group": group, "language": examples[i].language, "example": examples[i].id,
+                                 "href": f"examples/{quote(examples[i].slug)}.html" if examples[i].slug in context.shown else None,
+                                 "cells": [{"text": fmt(v, 2), "v": f"{_unit(v):.3f}", "hi": _unit(v) > 0.6,
+                                            "nan": not math.isfinite(v),
+                                            "href": viewer_href("", examples[i].slug if examples[i].slug in context.shown else None,
+                                                                slug, l, h)}
+                                           for v, (l, h) in zip(row, top)]})
+                spread = compare.spread(values)
+                rows.append({"group": group, "language": "spread", "example": "largest − smallest", "href": None,
+                             "spread": True, "cells": [{"text": fmt(v, 2), "v": "0", "hi": False, "nan": True, "href": None}
+                                                       for v in spread]})
+            view["tables"].append({"key": key, "title": MAPS[key][0], "what": MAPS[key][1],
+                                   "heads": [{"name": head_name(l, h), "exbert": exbert(l, h),
+                                              "overall": fmt(grids[key][0][l, h], 2)} for l, h in top],
+                                   "rows": rows})
+        out.append(view)
+    return out
+
+
+def _unit(v: float) -> float:
+    return min(1.0, max(0.0, float(v))) if math.isfinite(v) else 0.0
+
+
+def _coref_languages(heads: dict) -> dict | None:
+    """Top coreference heads per language side by side (from the heads file's per-language rankings)."""
+    c = heads.get("coreference")
+    if not c or not c.get("by_language"):
+        return None
+    langs = list(c["by_language"])
+    rows = []
+    for k in range(TOP_LANG):
+        cells = []
+        for lang in langs:
+            top = c["by_language"][lang]["top"]
+            if k < len(top):
+                r = top[k]
+                ci = r.get("accuracy_ci")
+                cells.append({"name": head_name(r["layer"], r["head"]), "value": fmt(r["accuracy"]),
+                              "ci": _ci(*ci) if ci else "–"})
+            else:
+                cells.append(None)
+        rows.append({"rank": k + 1, "cells": cells})
+    return {"languages": [{"name": lang, "pairs": c["by_language"][lang]["pairs"],
+                           "baselines": c["by_language"][lang].get("baselines")} for lang in langs], "rows": rows}
+
+
+def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
+    """Yield (path relative to site_src, text) for every atlas page and the compare page."""
+    from reportgen.render.pages import front_matter
+
+    env = environment()
+    results = claims_mod.check_claims(context.manifest.expect, context.heads_files)
+    for run in context.runs:
+        heads = context.heads_files.get(run.spec.slug)
+        if heads is None:
+            continue
+        view = atlas_view(context, run, heads, stats_by_model.get(run.spec.slug, []), results)
+        yield atlas_page(run.spec.slug), front_matter(f"Head atlas: {run.spec.name}") + env.get_template(
+            "atlas.html.j2").render(atlas=view, fmt=fmt)
+    yield COMPARE_PAGE, front_matter("Compare models and languages") + env.get_template("compare.html.j2").render(
+        models=models_view(context, stats_by_model), languages=languages_view(context, stats_by_model),
+        claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt)

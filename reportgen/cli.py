@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
+import unicodedata
 import warnings
 from pathlib import Path
 
 from reportgen import __version__
-from reportgen.errors import ReportgenError, UserError
+from reportgen.errors import ReportgenError, RunError, UserError
 
 
 def demo_manifest() -> Path:
@@ -48,9 +51,39 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     build.add_argument("--site", action="store_true", help="also run `mkdocs build --strict` into site/")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
+    build.add_argument("--shard-out", help="with --shard: also copy this shard's records into this folder "
+                                           "(cache layout; upload it as a CI artifact)")
+    build.add_argument("--compare", metavar="PREVIOUS",
+                       help="previous site/, site_src/ or folder of heads.json files: add a Changes page")
+    build.add_argument("--compare-threshold", type=float, default=0.05,
+                       help="score change that counts for --compare (absolute; default: 0.05)")
+    build.add_argument("--force", action="store_true",
+                       help="rewrite site_src/ (and site/) even when nothing changed since the last build")
+
+    merge = sub.add_parser("merge", help="render the whole site from the cache once every shard ran "
+                                         "(same as build --merge)")
+    for action in build._actions:  # the options of build, minus the shard ones
+        if action.dest not in ("help", "shard", "merge", "shard_out"):
+            merge._add_action(action)
+    merge.set_defaults(shard=None, merge=True, shard_out=None)
+
+    models_key = sub.add_parser("models-key", help="print a hash of the manifest's hub models and revisions "
+                                                   "(a CI cache key for ~/.cache/huggingface)")
+    models_key.add_argument("manifest", nargs="?", help="manifest YAML (default: the built-in demo)")
+
+    epoch = sub.add_parser("source-date-epoch", help="print the SOURCE_DATE_EPOCH that makes `mkdocs build` "
+                                                     "of a site_src/ reproducible (its newest run date)")
+    epoch.add_argument("folder", nargs="?", default="site_src", help="site_src/ folder (default: site_src)")
 
     check = sub.add_parser("check", help="validate a manifest")
     check.add_argument("manifest")
+
+    imp = sub.add_parser("import", help="turn a public benchmark file into a manifest")
+    imp.add_argument("format", choices=["wsc"], help="wsc: the Winograd Schema Challenge WSCollection.xml")
+    imp.add_argument("path", help="the benchmark file")
+    imp.add_argument("--first", type=int, help="only the first N items (273 gives WSC273)")
+    imp.add_argument("-o", "--output", help="manifest to write (default: print it)")
+    imp.add_argument("--show", default=str(20), help="viewer pages for the first N examples only, or 'all' (default: 20)")
 
     cache = sub.add_parser("cache", help="show or trim the cache")
     cache.add_argument("action", choices=["info", "prune"])
@@ -69,25 +102,47 @@ def _manifest(path: str | None, check_paths: bool = True):
 def cmd_build(args) -> int:
     from reportgen.pipeline import BuildOptions, build
 
+    if args.shard and args.merge:
+        raise UserError("--shard and --merge exclude each other: run the shards, then merge")
+    if args.shard_out and not args.shard:
+        raise UserError("--shard-out needs --shard K/N")
+    if args.compare and args.shard:
+        raise UserError("--compare applies to the build that renders the site (--merge or a full build), not to a shard")
+    if not args.compare_threshold >= 0:
+        raise UserError(f"--compare-threshold {args.compare_threshold}: must be 0 or more")
     manifest = _manifest(args.manifest)
     options = BuildOptions(
         out=Path(args.out), config_path=Path(args.config), cache_dir=Path(args.cache) if args.cache else None,
         use_cache=not args.no_cache, keep_going=args.keep_going, shard=args.shard, merge_only=args.merge,
         device=args.device, dtype=args.dtype, progress=not args.quiet and sys.stderr.isatty(),
+        shard_out=Path(args.shard_out) if args.shard_out else None,
+        compare=Path(args.compare) if args.compare else None, compare_threshold=args.compare_threshold,
+        skip_unchanged=not args.force,
     )
     report = build(manifest, options)
     failed = report["failed"]
     what = "computed into the cache" if args.shard else f"wrote {report['bytes'] / 1e6:.1f} MB to {args.out}/"
+    if report.get("up_to_date"):
+        what = f"{args.out}/ is up to date ({report['records']} records unchanged), nothing rewritten"
     print(f"reportgen: {report['models']} models ({failed} failed), {report['examples']} examples, "
           f"{report['forward_examples']} forward runs, {report['cache_hits']} from cache, "
           f"{report['seconds']:.1f} s, {what}")
+    if report.get("changes") is not None:
+        print(f"reportgen: {report['changes']['changed_heads']} head scores moved more than "
+              f"{args.compare_threshold} since {args.compare} (see changes.md)")
     if args.site and not args.shard:
-        from mkdocs.commands.build import build as mkdocs_build
-        from mkdocs.config import load_config
+        from mkdocs.exceptions import MkDocsException
 
-        config = load_config(str(options.config_path), strict=True)
-        mkdocs_build(config)
-        print(f"reportgen: site written to {config['site_dir']}")
+        from reportgen.publish import epoch_of_runs, epoch_of_site_src, mkdocs_build
+
+        # SOURCE_DATE_EPOCH (unless set): the newest run date, so rebuilds are byte-identical
+        epoch = epoch_of_runs(report["runs"]) or epoch_of_site_src(options.out)
+        try:
+            site_dir, built = mkdocs_build(options.config_path, epoch, force=args.force)
+        except MkDocsException as exc:
+            raise RunError(f"mkdocs build of {options.config_path} failed: {_first_line(exc)}") from exc
+        print(f"reportgen: site written to {site_dir}" if built else
+              f"reportgen: {site_dir} is up to date (same site_src/ and mkdocs.yml as its last build)")
     return 1 if failed else 0
 
 
@@ -95,6 +150,43 @@ def cmd_check(args) -> int:
     manifest = _manifest(args.manifest)
     pairs = sum(len(e.coref) for e in manifest.examples)
     print(f"{args.manifest}: ok ({len(manifest.models)} models, {len(manifest.examples)} examples, {pairs} coreference pairs)")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from reportgen.importers import wsc
+
+    try:
+        show = None if args.show == "all" else int(args.show)
+    except ValueError:
+        raise UserError(f"--show {args.show!r}: write a number or 'all'") from None
+    command = "reportgen import wsc " + " ".join(
+        [Path(args.path).name] + ([f"--first {args.first}"] if args.first else []) +
+        ([f"-o {args.output}"] if args.output else []) + ([f"--show {args.show}"] if args.show != "20" else []))
+    text, summary = wsc.run(args.path, args.first, args.output, command, show)
+    if args.output:
+        print(summary)
+        print(f"reportgen: wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+        print(summary, file=sys.stderr)
+    return 0
+
+
+def cmd_models_key(args) -> int:
+    from reportgen.publish import models_key
+
+    print(models_key(_manifest(args.manifest, check_paths=False)))
+    return 0
+
+
+def cmd_source_date_epoch(args) -> int:
+    from reportgen.publish import epoch_of_site_src
+
+    epoch = epoch_of_site_src(args.folder)
+    if epoch is None:
+        raise UserError(f"{args.folder}: no data/index.json with a dated model; run `reportgen build` first")
+    print(epoch)
     return 0
 
 
@@ -112,22 +204,62 @@ def cmd_cache(args) -> int:
     return 0
 
 
+def _single_line(text: str) -> str:
+    """Control characters (newlines in an example id, ...) written as escapes: one message, one line."""
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") else c for c in text)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (staging removed, output untouched)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_format_warning = warnings.formatwarning
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """reportgen's own warnings (damaged cache entries, ...) print as one ``warning: ...`` line."""
+    if os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep):
+        return f"warning: {message}\n"
+    return _format_warning(message, category, filename, lineno, line)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     warnings.simplefilter("default")
+    warnings.formatwarning = _one_line_warning
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() else None
     try:
-        return {"build": cmd_build, "check": cmd_check, "cache": cmd_cache}[args.command](args)
+        return {"build": cmd_build, "check": cmd_check, "cache": cmd_cache, "import": cmd_import,
+                "merge": cmd_build, "models-key": cmd_models_key,
+                "source-date-epoch": cmd_source_date_epoch}[args.command](args)
     except UserError as exc:
         for line in exc.lines:
-            print(f"error: {line}", file=sys.stderr)
+            print(f"error: {_single_line(line)}", file=sys.stderr)
         return 2
     except ReportgenError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_single_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("reportgen: interrupted; the previous output is untouched", file=sys.stderr)
-        return 130
+        return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+    except OSError as exc:  # disk full, permissions, ...: the build already removed its staging folder
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -28,15 +28,15 @@ def analyse_example(att: np.ndarray, special: np.ndarray, punct: np.ndarray, wor
                     coref_pairs, causal: bool = False) -> ExampleAnalysis:
     """Pattern numerators and, per coreference pair, the weights W from the pronoun to each candidate.
 
-    A pair whose pronoun or antecedent lost all its tokens to truncation gets an empty array and is
-    left out of the coreference scores.
+    A pair whose pronoun or any candidate (the antecedent included) lost all its tokens to truncation
+    gets an empty array and is left out of the coreference scores and baselines.
     """
     sums = pattern_sums(att, special, punct, causal=causal)
     weights: list[np.ndarray] = []
     for pair in coref_pairs:
         pronoun = span_tokens(word, pair.pronoun.first, pair.pronoun.last)
         spans = [span_tokens(word, c.first, c.last) for c in pair.candidates]
-        if pronoun.size == 0 or spans[pair.antecedent_index].size == 0:
+        if pronoun.size == 0 or any(span.size == 0 for span in spans):
             weights.append(np.zeros((0,), dtype=np.float64))
             continue
         weights.append(np.asarray(span_weights(att, pronoun, spans), dtype=np.float64))

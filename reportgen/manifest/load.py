@@ -6,6 +6,7 @@ Problems are sorted by line; whole-file problems (unreadable, not UTF-8, empty, 
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib.util
 import os
@@ -14,7 +15,7 @@ import unicodedata
 from pathlib import Path
 
 from ..errors import UserError
-from .schema import CorefPair, Example, Expectation, Manifest, ModelSpec, Settings, Span, Word
+from .schema import CorefPair, Example, Expectation, Manifest, ModelDiff, ModelSpec, Settings, Span, TrainingRun, Word
 from .words import (
     RefError,
     default_candidates,
@@ -27,11 +28,14 @@ from .words import (
 )
 from .yamlpos import YamlProblem, YNode, load_nodes
 
-TOP_KEYS = ("title", "models", "examples", "settings", "expect")
-MODEL_KEYS = ("id", "revision", "name", "languages")
+TOP_KEYS = ("title", "models", "examples", "settings", "expect", "include", "diffs", "runs")
+MODEL_KEYS = ("id", "revision", "name", "languages", "dtype")
 EXAMPLE_KEYS = ("id", "language", "a", "b", "coref", "group", "show")
 COREF_KEYS = ("pronoun", "antecedent", "candidates")
-SETTINGS_KEYS = ("max_length", "truncation", "display_limit", "neuron")
+SETTINGS_KEYS = ("max_length", "truncation", "display_limit", "neuron", "predictions")
+DIFF_KEYS = ("base", "other")
+RUN_KEYS = ("id", "path", "name")
+DTYPES = ("float32", "float16", "bfloat16")
 EXPECT_KEYS = ("model", "layer", "head", "label")
 LABELS = ("previous", "next", "self", "cls", "sep", "punct", "broad", "coreference")
 DEFAULT_TITLE = "Attention report"
@@ -98,7 +102,10 @@ def _describe(node: YNode) -> str:
 
 
 def _one_line(s: str) -> str:
-    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in s)
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") else c for c in s)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _join(path: str, key: str) -> str:
@@ -163,6 +170,11 @@ class _Checker:
             return None
         if empty_fix is not None and not node.value.strip():
             self.err(node.line, path, "empty text", empty_fix)
+            return None
+        bad = _SURROGATE.search(node.value)
+        if bad:  # from a "\ud800" escape: not a character, cannot be written as UTF-8
+            self.err(node.line, path, f"the text holds a lone surrogate {ascii(bad.group())[1:-1]}, which is not a character",
+                     "write the character itself, or its \\U0001XXXX escape, instead of \\uD8xx-\\uDFxx escapes")
             return None
         return node.value
 
@@ -282,15 +294,20 @@ def _models(ck: _Checker, node: YNode) -> list[ModelSpec]:
         if "languages" in m:
             codes = [ck.language(c, f"{p}.languages[{j}]") for j, c in enumerate(ck.items(m["languages"], f"{p}.languages", "language code") or [])]
             languages = tuple(c for c in codes if c is not None)
-        key = (mid, revision)
+        dtype = ck.text(m.get("dtype"), f"{p}.dtype")
+        if dtype is not None and dtype not in DTYPES:
+            ck.err(m["dtype"].line, f"{p}.dtype", f"{show(dtype)} is not a dtype", "write float32, float16 or bfloat16")
+            dtype = None
+        key = (mid, revision, dtype)
         if key in seen:
             rev = f" at revision {show(revision)}" if revision else ""
-            ck.err(m["id"].line, f"{p}.id", f"duplicate model {show(mid)}{rev} (also at line {seen[key]})", "remove one of them")
+            ck.err(m["id"].line, f"{p}.id", f"duplicate model {show(mid)}{rev} (also at line {seen[key]})",
+                   "remove one of them (the same model twice needs different dtype: values)")
         else:
             seen[key] = m["id"].line
-        rows.append((mid, revision, name if name is not None else mid, languages, item.line, kind, folder))
+        rows.append((mid, revision, name if name is not None else mid, languages, item.line, kind, folder, dtype))
     slugs = unique_slugs([slugify(r[2]) for r in rows])
-    return [ModelSpec(r[0], r[1], r[2], r[3], s, r[4], r[5], r[6]) for r, s in zip(rows, slugs)]
+    return [ModelSpec(r[0], r[1], r[2], r[3], s, r[4], r[5], r[6], r[7]) for r, s in zip(rows, slugs)]
 
 
 def _reference(ck: _Checker, node: YNode | None, path: str, words: list[Word] | None) -> Span | None:
@@ -406,6 +423,8 @@ def _settings(ck: _Checker, node: YNode) -> Settings:
         out["display_limit"] = ck.integer(m["display_limit"], "settings.display_limit", 0, None, "200")
     if "neuron" in m:
         out["neuron"] = ck.boolean(m["neuron"], "settings.neuron")
+    if "predictions" in m:
+        out["predictions"] = ck.boolean(m["predictions"], "settings.predictions")
     return Settings(**{k: v for k, v in out.items() if v is not None})
 
 
@@ -442,12 +461,154 @@ def _expect(ck: _Checker, node: YNode, models: list[ModelSpec]) -> list[Expectat
     return out
 
 
+def _include(ck: _Checker, node: YNode, own: list[Example], stack: tuple[str, ...]) -> list[Example]:
+    """Examples of other manifest files (paths relative to this file). Each included file must be a valid
+    manifest on its own (its problems are reported with its own file and lines); only its examples are
+    used. Included examples keep their ids, which must not clash with any other example's; their `source`
+    is the path as written in `include:`."""
+    out: list[Example] = []
+    ids = {e.id: (e.line, None) for e in own}
+    slugs = {e.slug: e.id for e in own}
+    for i, item in enumerate(ck.items(node, "include", "manifest file") or []):
+        p = f"include[{i}]"
+        rel = ck.text(item, p, empty_fix="write the path of a manifest file, relative to this one")
+        if rel is None:
+            continue
+        shown = os.path.join(os.path.dirname(ck.file), os.path.expanduser(rel))
+        real = os.path.realpath(shown)
+        if real in stack:
+            ck.err(item.line, p, f"{show(rel)} includes this file again (an include cycle)", "remove this entry")
+            continue
+        if not os.path.isfile(shown):
+            problem = f"{show(rel)} is a folder" if os.path.isdir(shown) else f"file {show(rel)} not found"
+            ck.err(item.line, p, problem, "write the path of a manifest file relative to this manifest's folder")
+            continue
+        try:
+            sub = load_manifest(shown, check_paths=ck.check_paths, _stack=stack + (real,))
+        except ManifestError as exc:
+            ck.problems.extend((item.line, line) for line in exc.lines)
+            continue
+        for ex in sub.examples:
+            if ex.id in ids:
+                line, where = ids[ex.id]
+                other = f"line {line}" if where is None else f"{show(where)} line {line}"
+                ck.err(item.line, p, f"example id {show(ex.id)} of {show(shown)} line {ex.line} is already used ({other})",
+                       "give the examples different ids")
+                continue
+            if ex.slug in slugs:
+                ck.err(item.line, p, f"example {show(ex.id)} of {show(shown)} line {ex.line} gets the file name "
+                       f"{show(ex.slug)} of example {show(slugs[ex.slug])}", "give the examples more different ids")
+                continue
+            ex = ex if ex.source is not None else dataclasses.replace(ex, source=rel)
+            ids[ex.id] = (ex.line, ex.source)
+            slugs[ex.slug] = ex.id
+            out.append(ex)
+    return out
+
+
+def _model_ref(ck: _Checker, node: YNode | None, path: str, models: list[ModelSpec]) -> str | None:
+    """The slug of the model a `model`-like value names (by id, name or slug); problems reported."""
+    model = ck.text(node, path, empty_fix="write a model id, name or slug")
+    if model is None:
+        return None
+    hits = list(dict.fromkeys(s.slug for s in models if model in (s.id, s.name, s.slug)))
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        ck.err(node.line, path, f"{show(model)} names {len(hits)} models", "write a model slug: " + ", ".join(hits))
+    elif models:
+        ck.err(node.line, path, f"{show(model)} is not a model of this manifest",
+               "write a model id, name or slug: " + ", ".join(s.slug for s in models[:10]))
+    return None
+
+
+def _diffs(ck: _Checker, node: YNode, models: list[ModelSpec]) -> list[ModelDiff]:
+    """`diffs: [{base: MODEL, other: MODEL}]`: two different models of this manifest per entry."""
+    out: list[ModelDiff] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(ck.items(node, "diffs", "model diff") or []):
+        p = f"diffs[{i}]"
+        m = ck.mapping(item, p, DIFF_KEYS, {"base": "add 'base: <model id, name or slug>'",
+                                             "other": "add 'other: <model id, name or slug>'"})
+        if m is None:
+            continue
+        base = _model_ref(ck, m.get("base"), f"{p}.base", models)
+        other = _model_ref(ck, m.get("other"), f"{p}.other", models)
+        if base is None or other is None:
+            continue
+        if base == other:
+            ck.err(m["other"].line, f"{p}.other", f"the same model as base ({show(base)})", "name two different models")
+            continue
+        if (base, other) in seen:
+            ck.err(item.line, p, f"duplicate diff {show(base)} -> {show(other)} (also at line {seen[(base, other)]})",
+                   "remove one of them")
+            continue
+        seen[(base, other)] = item.line
+        out.append(ModelDiff(base, other, item.line))
+    return out
+
+
+def _run_kind(path: str) -> str | None:
+    """"trainer_state" (a .json file), "csv" (a .csv file), "tensorboard" (a folder), else None."""
+    if os.path.isdir(path):
+        return "tensorboard"
+    lower = path.lower()
+    if lower.endswith(".json"):
+        return "trainer_state"
+    if lower.endswith(".csv"):
+        return "csv"
+    return None
+
+
+def _runs(ck: _Checker, node: YNode) -> list[TrainingRun]:
+    """`runs: [{id, path, name?}]`: training logs (trainer_state.json, TensorBoard folder or CSV)."""
+    rows = []
+    ids: dict[str, int] = {}
+    for i, item in enumerate(ck.items(node, "runs", "training run") or []):
+        p = f"runs[{i}]"
+        m = ck.mapping(item, p, RUN_KEYS, {"id": "add 'id: <short name>'",
+                                           "path": "add 'path: <trainer_state.json, TensorBoard folder or .csv>'"})
+        if m is None:
+            continue
+        run_id = ck.text(m.get("id"), f"{p}.id", empty_fix="write a short name for the run")
+        rel = ck.text(m.get("path"), f"{p}.path", empty_fix="write the path of a trainer_state.json, TensorBoard folder or .csv")
+        name = ck.text(m.get("name"), f"{p}.name", empty_fix="write a display name, or remove the key")
+        if run_id is not None:
+            if run_id in ids:
+                ck.err(m["id"].line, f"{p}.id", f"duplicate run id {show(run_id)} (also at line {ids[run_id]})",
+                       "give each run its own id")
+                run_id = None
+            else:
+                ids[run_id] = m["id"].line
+        if rel is None:
+            continue
+        path = os.path.abspath(os.path.join(ck.base_dir, os.path.expanduser(rel)))
+        kind = _run_kind(path)
+        fix = "point to a trainer_state.json, a folder of TensorBoard event files or a .csv (relative to the manifest's folder)"
+        if ck.check_paths and not os.path.exists(path):
+            ck.err(m["path"].line, f"{p}.path", f"{show(path)} not found", fix)
+            continue
+        if kind is None:
+            ck.err(m["path"].line, f"{p}.path", f"{show(rel)} is not a .json file, .csv file or folder", fix)
+            continue
+        if ck.check_paths and kind == "tensorboard" and not any(
+                "tfevents" in f for _, _, files in os.walk(path) for f in files):
+            ck.err(m["path"].line, f"{p}.path", f"folder {show(rel)} holds no TensorBoard event file (events.out.tfevents.*)", fix)
+            continue
+        if run_id is not None:
+            rows.append((run_id, path, name if name is not None else run_id, kind, item.line))
+    slugs = unique_slugs([slugify(r[0]) for r in rows])
+    return [TrainingRun(r[0], s, r[1], r[2], r[3], r[4]) for r, s in zip(rows, slugs)]
+
+
 # ---------------------------------------------------------------- entry points
 
 
-def parse_manifest(text: str, path: str = "<string>", *, check_paths: bool = True) -> Manifest:
-    """Validate manifest text. `path` names the file in messages; relative model folders are read from
-    its folder. With `check_paths=False`, local and package model folders are not required to exist."""
+def parse_manifest(text: str, path: str = "<string>", *, check_paths: bool = True,
+                   _stack: tuple[str, ...] = ()) -> Manifest:
+    """Validate manifest text. `path` names the file in messages; relative model folders and included
+    files are read from its folder. With `check_paths=False`, local and package model folders are not
+    required to exist. `_stack`: real paths of the files including this one (cycle detection)."""
     file = str(path)
     ck = _Checker(file, os.path.abspath(os.path.dirname(file) or "."), check_paths)
     try:
@@ -460,23 +621,34 @@ def parse_manifest(text: str, path: str = "<string>", *, check_paths: bool = Tru
     if root.kind != "map":
         raise ManifestError([f"{file}:{root.line}: the top level is {_describe(root)}, not a mapping; "
                              "start the file with 'models:' and 'examples:' keys"])
-    m = ck.mapping(root, "", TOP_KEYS, {"models": "add 'models:' with at least one '- id: ...' item",
-                                          "examples": "add 'examples:' with at least one '- language: ..., a: ...' item"})
+    required = {"models": "add 'models:' with at least one '- id: ...' item",
+                "examples": "add 'examples:' with at least one '- language: ..., a: ...' item"}
+    if any(entry.key == "include" and entry.node.kind != "null" for entry in root.value):
+        del required["examples"]  # examples may all come from included files
+    m = ck.mapping(root, "", TOP_KEYS, required)
     assert m is not None
     title = ck.text(m["title"], "title", empty_fix="write a title, or remove the key") if "title" in m else DEFAULT_TITLE
     models = _models(ck, m["models"]) if "models" in m else []
     examples = _examples(ck, m["examples"]) if "examples" in m else []
-    # `settings:` or `expect:` with nothing under it (e.g. all commented out) counts as absent
-    present = {k for k in ("settings", "expect") if k in m and m[k].kind != "null"}
+    # `settings:`, `expect:` or `include:` with nothing under it (e.g. all commented out) counts as absent
+    present = {k for k in ("settings", "expect", "include", "diffs", "runs") if k in m and m[k].kind != "null"}
     settings = _settings(ck, m["settings"]) if "settings" in present else Settings()
     expect = _expect(ck, m["expect"], models) if "expect" in present else []
+    diffs = _diffs(ck, m["diffs"], models) if "diffs" in present else []
+    runs = _runs(ck, m["runs"]) if "runs" in present else []
+    if "include" in present:
+        real = os.path.realpath(file) if os.path.isfile(file) else file
+        examples = examples + _include(ck, m["include"], examples, _stack + (real,))
+    if "examples" not in m and not examples and not ck.problems:
+        ck.err(root.line, "(top level)", "no examples: the included files have none", "add 'examples:' or include a file with examples")
     if ck.problems:
         ck.problems.sort(key=lambda t: t[0])
         raise ManifestError([msg for _, msg in ck.problems])
-    return Manifest(file, title or DEFAULT_TITLE, tuple(models), tuple(examples), settings, tuple(expect))
+    return Manifest(file, title or DEFAULT_TITLE, tuple(models), tuple(examples), settings, tuple(expect),
+                    tuple(diffs), tuple(runs))
 
 
-def load_manifest(path: str | os.PathLike, *, check_paths: bool = True) -> Manifest:
+def load_manifest(path: str | os.PathLike, *, check_paths: bool = True, _stack: tuple[str, ...] = ()) -> Manifest:
     """Read and validate a manifest file (UTF-8 YAML). Raises ManifestError listing every problem."""
     file = os.fspath(path)
     file = file.decode() if isinstance(file, bytes) else file
@@ -494,4 +666,4 @@ def load_manifest(path: str | os.PathLike, *, check_paths: bool = True) -> Manif
         line = data[: exc.start].count(b"\n") + 1
         raise ManifestError([f"{file}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
                              "save the file as UTF-8"]) from None
-    return parse_manifest(text, file, check_paths=check_paths)
+    return parse_manifest(text, file, check_paths=check_paths, _stack=_stack)

@@ -76,6 +76,7 @@ class ModelSpec:
     line: int
     kind: str = "hub"
     local_path: str | None = None
+    dtype: str | None = None  # optional per-model dtype (float32, float16, bfloat16); None: the build's --dtype
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class Example:
 
     `id` is unique within the manifest and may be any text; `slug` (unique, file-name safe) is what
     file names use. `show` says whether the example gets viewer pages; `group` links translations.
+    `source` is the manifest file an `include:` brought the example from (None: the manifest itself);
+    `line` is a line of that file.
     """
 
     id: str
@@ -95,6 +98,7 @@ class Example:
     group: str | None
     show: bool
     line: int
+    source: str | None = None
 
     def words(self) -> list[Word]:
         """Words of `a` (segment 0) followed by words of `b` (segment 1), in joint numbering."""
@@ -122,6 +126,28 @@ class Settings:
     truncation: str = "warn"
     display_limit: int = 200
     neuron: bool = True
+    predictions: bool = True  # masked-token predictions for shown examples of models with a masked-LM head
+
+
+@dataclass(frozen=True)
+class ModelDiff:
+    """A model diff: `base` and `other` are the slugs of the two models the entry named."""
+
+    base: str
+    other: str
+    line: int
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """A training run: `path` (absolute) is a trainer_state.json, a TensorBoard event folder or a CSV."""
+
+    id: str
+    slug: str
+    path: str
+    name: str
+    kind: str  # "trainer_state", "tensorboard" or "csv"
+    line: int
 
 
 @dataclass(frozen=True)
@@ -134,3 +160,5 @@ class Manifest:
     examples: tuple[Example, ...]
     settings: Settings
     expect: tuple[Expectation, ...]
+    diffs: tuple[ModelDiff, ...] = ()
+    runs: tuple[TrainingRun, ...] = ()

@@ -1,18 +1,61 @@
 """File writing for the renderer: a staging folder swapped in at the end, deterministic text files."""
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
+import signal
+import threading
 from pathlib import Path
+
+_TMP_COUNTER = itertools.count()
+
+
+def temp_name(path: Path) -> Path:
+    """A temporary name next to ``path``, unique per process and call (``.NAME.PID.N.tmp``)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp")
 
 
 def write_text(path: Path, text: str) -> None:
     """Write UTF-8 text with LF newlines, creating folders; written via a temp file and rename."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    tmp = temp_name(path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def deferred_signals():
+    """Hold SIGINT and SIGTERM back while the block runs; one that arrived is handled right after it.
+
+    Python-level (the handlers are swapped), so it works whichever thread the OS delivered the signal to.
+    Outside the main thread it does nothing (handlers can only be set there).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    saved = {sig: signal.signal(sig, lambda signum, frame: pending.append(signum))
+             for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        if pending:
+            handler = saved[pending[0]]
+            if callable(handler):
+                handler(pending[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), pending[0])
 
 
 class StagedDir:
@@ -33,6 +76,7 @@ class StagedDir:
         self.path.mkdir(parents=True)
 
     def commit(self) -> None:
+        """Swap the staging folder in (call it inside ``deferred_signals`` so Ctrl-C cannot split the swap)."""
         if self.old.exists():
             shutil.rmtree(self.old)
         if self.out.exists():
@@ -44,6 +88,7 @@ class StagedDir:
     def discard(self) -> None:
         if self.path.exists():
             shutil.rmtree(self.path, ignore_errors=True)
+        recover(self.out)
 
 
 def recover(out: Path) -> None:

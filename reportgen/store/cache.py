@@ -72,6 +72,10 @@ class Cache:
         except FileNotFoundError:
             self.misses += 1
             return None
+        except OSError as exc:  # unreadable (permissions, a folder in its place, I/O error): recompute
+            self.corrupt += 1
+            warnings.warn(f"cache entry {path} cannot be read ({exc}); recomputing it", stacklevel=2)
+            return None
         payload = blob[36:]
         if blob[:4] != MAGIC or hashlib.sha256(payload).digest() != blob[4:36]:
             self.corrupt += 1
@@ -87,6 +91,16 @@ class Cache:
         except OSError:
             pass
         return payload
+
+    def check(self, key: str) -> bool:
+        """True when the entry exists and its checksum verifies (nothing is counted, warned or deleted)."""
+        if not self.enabled:
+            return False
+        try:
+            blob = self.path(key).read_bytes()
+        except OSError:
+            return False
+        return blob[:4] == MAGIC and hashlib.sha256(blob[36:]).digest() == blob[4:36]
 
     def put(self, key: str, payload: bytes) -> None:
         if not self.enabled:
@@ -124,3 +138,26 @@ class Cache:
         for tmp in self.root.glob("??/.*.tmp") if self.root.exists() else []:
             tmp.unlink()
         return removed
+
+
+class TeeCache(Cache):
+    """A cache that also copies every entry it serves or stores into a second folder, ``export``.
+
+    A shard run (``reportgen build --shard K/N --shard-out DIR``) uses it so that DIR holds exactly
+    that shard's records, in cache layout, ready to upload as a CI artifact; the merge job copies all
+    shard folders into one cache folder. ``export`` is written even when the cache itself is disabled.
+    """
+
+    def __init__(self, root: str | os.PathLike | None, enabled: bool, export: str | os.PathLike):
+        super().__init__(root, enabled)
+        self.export = Cache(export)
+
+    def get(self, key: str) -> bytes | None:
+        payload = super().get(key)
+        if payload is not None:
+            self.export.put(key, payload)
+        return payload
+
+    def put(self, key: str, payload: bytes) -> None:
+        super().put(key, payload)
+        self.export.put(key, payload)

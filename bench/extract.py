@@ -1,0 +1,148 @@
+"""Extraction throughput and memory against the bare forward pass, on the real MiniLM.
+
+Prints one table:
+  (a) bare forward: a plain batched ``model(**batch, output_attentions=True)`` loop over the same
+      inputs and the same length-sorted batches reportgen uses (examples/s);
+  (b) reportgen: extraction + analysis + storing (cache entries, viewer data) via ``run_model``;
+  (c) their ratio (target >= 0.85);
+  (d) peak RSS of a full build at 100 and at 1,000 examples (target: 1,000 <= 1.3 x 100);
+  (e) total build time at 1,000 examples including rendering and ``mkdocs build``.
+
+Run: ``HF_HUB_OFFLINE=1 python bench/extract.py [--examples 1000]``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import yaml  # noqa: E402
+
+from gen_manifest import manifest as make_manifest  # noqa: E402
+
+
+def write_manifest(folder: Path, count: int) -> Path:
+    path = folder / f"m{count}.yaml"
+    path.write_text(yaml.safe_dump(make_manifest(count), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def bare_forward(manifest, max_tokens: int) -> tuple[float, int]:
+    """Seconds for the plain forward loop over reportgen's own batches (tokenising not timed)."""
+    import torch
+
+    from reportgen.extract.attention import plan_batches
+    from reportgen.extract.tokens import encode_example
+    from reportgen.models.load import load_model
+
+    loaded = load_model(manifest.models[0].id)
+    encoded = [encode_example(loaded.tokenizer, e, i, manifest.settings.max_length) for i, e in enumerate(manifest.examples)]
+    batches = plan_batches([e.n for e in encoded], max_tokens=max_tokens)
+    tensors = []
+    for batch in batches:
+        items = [encoded[i] for i in batch]
+        width = max(x.n for x in items)
+        ids = torch.zeros((len(items), width), dtype=torch.long)
+        mask = torch.zeros((len(items), width), dtype=torch.long)
+        types = torch.zeros((len(items), width), dtype=torch.long)
+        for row, x in enumerate(items):
+            ids[row, : x.n] = torch.tensor(x.input_ids)
+            mask[row, : x.n] = 1
+            types[row, : x.n] = torch.tensor(x.token_type_ids)
+        tensors.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for batch in tensors:
+            loaded.model(**batch, output_attentions=True)
+    return time.perf_counter() - started, len(encoded)
+
+
+def reportgen_run(manifest, max_tokens: int, folder: Path) -> float:
+    """Seconds for run_model (load excluded): extraction, guards, analysis, quantising, cache and data files."""
+    from reportgen.pipeline import BuildOptions, run_model
+    from reportgen.render.site import SiteWriter
+    from reportgen.store.cache import Cache
+
+    options = BuildOptions(out=folder / "site_src", config_path=folder / "mkdocs.yml", cache_dir=folder / "cache",
+                           max_tokens=max_tokens, progress=False)
+    writer = SiteWriter(manifest, options.out, options.config_path)
+    from reportgen.models import load as load_module
+
+    original = load_module.load_model
+    timing = {}
+
+    def timed_load(*args, **kwargs):
+        loaded = original(*args, **kwargs)
+        timing["start"] = time.perf_counter()
+        return loaded
+
+    load_module.load_model = timed_load
+    try:
+        run_model(manifest, manifest.models[0], options, Cache(options.cache_dir), writer.sink)
+    finally:
+        load_module.load_model = original
+        writer.abort()
+    return time.perf_counter() - timing["start"]
+
+
+def build_rss(manifest_path: Path, folder: Path) -> tuple[float, float]:
+    """Peak RSS (MB) and seconds of a full ``reportgen build --site`` in a fresh process."""
+    out = folder / manifest_path.stem
+    out.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    code = ("import resource,sys; from reportgen.cli import main; rc=main(sys.argv[1:]); "
+            "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
+    result = subprocess.run([sys.executable, "-c", code, "build", str(manifest_path), "--quiet", "--site",
+                             "--cache", str(out / "cache"), "--out", str(out / "site_src"),
+                             "--config", str(out / "mkdocs.yml")],
+                            cwd=out, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    if result.returncode != 0:
+        raise SystemExit(result.stderr)
+    seconds = time.perf_counter() - started
+    rss_kb = max(int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("RSS"))
+    return rss_kb / 1024, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--max-tokens", type=int, default=4096)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from reportgen.manifest import load_manifest
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        big = write_manifest(folder, args.examples)
+        small = write_manifest(folder, max(1, args.examples // 10))
+        manifest = load_manifest(big)
+        bare_s, count = bare_forward(manifest, args.max_tokens)
+        ours_s = reportgen_run(manifest, args.max_tokens, folder)
+        rss_small, _ = build_rss(small, folder)
+        rss_big, build_s = build_rss(big, folder)
+        lengths = [x["tokens"] for x in __import__("json").loads(
+            (folder / big.stem / "site_src" / "data" / "index.json").read_text())["models"][0]["examples"]]
+    bare_rate, ours_rate = count / bare_s, count / ours_s
+    print(f"MiniLM (6x12), {count} examples, {min(lengths)}-{max(lengths)} tokens (mean {sum(lengths) / len(lengths):.0f}), "
+          f"{os.cpu_count()} CPUs, torch threads {__import__('torch').get_num_threads()}")
+    print()
+    print("| measure | value | target |")
+    print("| --- | --- | --- |")
+    print(f"| (a) bare forward | {bare_rate:.1f} examples/s ({bare_s:.1f} s) | |")
+    print(f"| (b) reportgen extraction + analysis + store | {ours_rate:.1f} examples/s ({ours_s:.1f} s) | |")
+    print(f"| (c) ratio (b)/(a) | {ours_rate / bare_rate:.2f} | >= 0.85 |")
+    print(f"| (d) peak RSS, build of {max(1, count // 10)} / {count} examples | {rss_small:.0f} MB / {rss_big:.0f} MB "
+          f"(x{rss_big / rss_small:.2f}) | <= 1.3x |")
+    print(f"| (e) total build, {count} examples, incl. render + mkdocs build | {build_s:.1f} s | |")
+
+
+if __name__ == "__main__":
+    main()

@@ -115,6 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--examples", type=int, default=1000)
     parser.add_argument("--max-tokens", type=int, default=4096)
+    parser.add_argument("--repeat", type=int, default=2, help="alternating rounds of (a) and (b); best of each")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from reportgen.manifest import load_manifest
@@ -124,8 +125,13 @@ def main() -> None:
         big = write_manifest(folder, args.examples)
         small = write_manifest(folder, max(1, args.examples // 10))
         manifest = load_manifest(big)
-        bare_s, count = bare_forward(manifest, args.max_tokens)
-        ours_s = reportgen_run(manifest, args.max_tokens, folder)
+        # Alternate the two measurements and keep the best of each, so a busy moment hurts neither.
+        bare_runs, ours_runs = [], []
+        for round_ in range(args.repeat):
+            seconds, count = bare_forward(manifest, args.max_tokens)
+            bare_runs.append(seconds)
+            ours_runs.append(reportgen_run(manifest, args.max_tokens, folder / f"run{round_}"))
+        bare_s, ours_s = min(bare_runs), min(ours_runs)
         rss_small, _ = build_rss(small, folder)
         rss_big, build_s = build_rss(big, folder)
         lengths = [x["tokens"] for x in __import__("json").loads(
@@ -136,6 +142,7 @@ def main() -> None:
     print()
     print("| measure | value | target |")
     print("| --- | --- | --- |")
+    print(f"| rounds (a): {', '.join(f'{x:.1f}' for x in bare_runs)} s; (b): {', '.join(f'{x:.1f}' for x in ours_runs)} s | | |")
     print(f"| (a) bare forward | {bare_rate:.1f} examples/s ({bare_s:.1f} s) | |")
     print(f"| (b) reportgen extraction + analysis + store | {ours_rate:.1f} examples/s ({ours_s:.1f} s) | |")
     print(f"| (c) ratio (b)/(a) | {ours_rate / bare_rate:.2f} | >= 0.85 |")

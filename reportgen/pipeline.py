@@ -18,7 +18,7 @@ import numpy as np
 
 from reportgen.analysis.per_example import analyse_example
 from reportgen.errors import RunError, UserError
-from reportgen.store.cache import Cache, cache_key
+from reportgen.store.cache import Cache, TeeCache, cache_key
 from reportgen.store.quantize import SCHEME, quantize
 from reportgen.store.record import RECORD_VERSION, Record
 
@@ -38,6 +38,10 @@ class BuildOptions:
     dtype: str = "float32"
     max_tokens: int = 4096
     progress: bool = True
+    shard_out: Path | None = None  # shard runs: also copy this shard's records here (cache layout, a CI artifact)
+    compare: Path | None = None  # previous site/, site_src/ or folder of heads.json: add a changes page
+    compare_threshold: float = 0.05  # absolute score change that counts as a change
+    skip_unchanged: bool = True  # skip the build when its inputs and output are as the last one left them
 
 
 @dataclass
@@ -52,7 +56,9 @@ class ModelRun:
     heads: int = 0
     records: dict = field(default_factory=dict)  # example slug -> Record (attention dropped after writing)
     error: str | None = None
-    forward_examples: int = 0
+    forward_examples: int = 0  # examples that went through a forward pass (batch-mates of missing ones too)
+    computed: int = 0  # records computed (not from the cache)
+    record_provenance: dict = field(default_factory=dict)  # example slug -> provenance of that record's run
 
 
 def run_date() -> str:
@@ -77,14 +83,25 @@ def in_shard(model_id: str, example_id: str, shard: tuple[int, int] | None) -> b
     return zlib.crc32(f"{model_id}\0{example_id}".encode("utf-8")) % n == k - 1
 
 
-def record_key(revision: str, spec, example, settings, dtype: str) -> str:
-    """Cache key of one record: everything that changes its content."""
+def record_key(revision: str, spec, example, settings, dtype: str, diff: bool = False) -> str:
+    """Cache key of one record: everything that changes its content.
+
+    ``diff``: the model is in a model diff (its records carry a float16 copy of the attention). The
+    model's own ``dtype:`` (when the manifest sets one) replaces the build's ``dtype``; predictions are
+    computed for examples with ``show`` (not for those beyond ``display_limit``: that setting only
+    changes pages). Whether a record carries viewer data is not part of the key: a record without it
+    is recomputed when its example gets viewer pages (see ``shown_slugs``).
+    """
     return cache_key({
-        "record": RECORD_VERSION, "quant": SCHEME, "model": spec.id, "revision": revision, "dtype": dtype,
+        "record": RECORD_VERSION, "quant": SCHEME, "model": spec.id, "revision": revision,
+        "dtype": getattr(spec, "dtype", None) or dtype,
         "max_length": settings.max_length, "neuron": settings.neuron,
         "a": example.a, "b": example.b,
         "coref": [[p.pronoun.first, p.pronoun.last, p.antecedent_index,
                    [[c.first, c.last] for c in p.candidates]] for p in example.coref],
+        "rollout": 1,
+        "predictions": bool(getattr(settings, "predictions", True) and getattr(example, "show", True)),
+        "diff_f16": bool(diff),
     })
 
 
@@ -93,21 +110,50 @@ def qk_softmax_error(q: np.ndarray, k: np.ndarray, attention: np.ndarray, causal
 
     This is the precision of the neuron view, stated on the page next to the attention's own bound.
     """
-    q64, k64 = q.astype(np.float64), k.astype(np.float64)
-    scores = q64 @ k64.swapaxes(-1, -2) / np.sqrt(q.shape[-1])
+    import torch
+
+    qt = torch.from_numpy(np.ascontiguousarray(q)).float()
+    kt = torch.from_numpy(np.ascontiguousarray(k)).float()
+    scores = qt @ kt.transpose(-1, -2) / float(np.sqrt(q.shape[-1]))
     if causal:
         n = scores.shape[-1]
-        scores = np.where(np.tril(np.ones((n, n), dtype=bool)), scores, -np.inf)
-    scores -= scores.max(axis=-1, keepdims=True)
-    probs = np.exp(scores)
-    probs /= probs.sum(axis=-1, keepdims=True)
+        scores = scores.masked_fill(~torch.ones((n, n), dtype=torch.bool).tril(), float("-inf"))
+    probs = torch.softmax(scores, dim=-1).numpy()
     return float(np.max(np.abs(probs - attention)))
 
 
+def shown_slugs(manifest) -> set[str]:
+    """Examples that get viewer pages: those with ``show`` (default true), the first ``display_limit``.
+
+    Only these carry the heavy per-example data (quantised attention, rollout, q/k); every example
+    counts in the scores.
+    """
+    shown = [e.slug for e in manifest.examples if getattr(e, "show", True)]
+    return set(shown[: manifest.settings.display_limit])
+
+
 def make_record(model_slug: str, example, encoded, attention: np.ndarray, causal: bool,
-                extras: dict | None = None) -> Record:
-    """Analyse one example's full-precision attention and keep what later steps need."""
+                extras: dict | None = None, heavy: bool = True) -> Record:
+    """Analyse one example's full-precision attention and keep what later steps need.
+
+    ``heavy`` false (an example without viewer pages): only scores and coreference weights are kept;
+    ``attention_q`` is an empty [L, H, 0, 0] array that still states the shape.
+    """
     extras = dict(extras or {})
+    if not heavy:
+        analysis = analyse_example(attention, encoded.special, encoded.punct, encoded.word, example.coref, causal=causal)
+        layers, heads = attention.shape[:2]
+        return Record(
+            model=model_slug, example=example.slug, tokens=list(encoded.tokens), special=encoded.special,
+            segment=encoded.segment, word=encoded.word, punct=encoded.punct, full_length=encoded.full_length,
+            truncated=encoded.truncated, causal=causal, sums_num=analysis.sums.num, sums_count=analysis.sums.count,
+            coref=analysis.coref, attention_q=np.zeros((layers, heads, 0, 0), dtype=np.uint8),
+            extras={k: v for k, v in extras.items() if k not in ("q", "k")},
+        )
+    if "rollout_q" not in extras:
+        from reportgen.analysis.rollout import rollout
+
+        extras["rollout_q"] = quantize(rollout(attention))  # uint8 [L, n, n], from full precision
     if "q" in extras:
         extras["qk_error"] = np.array([qk_softmax_error(extras["q"], extras["k"], attention, causal)])
     analysis = analyse_example(attention, encoded.special, encoded.punct, encoded.word, example.coref, causal=causal)
@@ -157,8 +203,12 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink) -> Mode
 
     base_dir = Path(manifest.path).parent if manifest.path else None
     run = ModelRun(spec, [e for e in examples_for(spec, manifest.examples) if in_shard(spec.id, e.id, options.shard)])
+    if options.shard is not None and not run.examples:
+        return run  # nothing of this model falls in the shard: do not even resolve it
     _, run.revision = peek_revision(spec.id, spec.revision, base_dir)
-    keys = {e.slug: record_key(run.revision, spec, e, manifest.settings, options.dtype) for e in run.examples}
+    diff = spec.slug in diff_members(manifest)
+    shown = shown_slugs(manifest)
+    keys = {e.slug: record_key(run.revision, spec, e, manifest.settings, options.dtype, diff) for e in run.examples}
     missing = []
     for example in run.examples:
         payload = cache.get(keys[example.slug])
@@ -168,77 +218,193 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink) -> Mode
                 record = Record.from_bytes(payload)
             except (ValueError, KeyError, OSError):
                 record = None
+        if record is not None and example.slug in shown and record.attention_q.shape[-1] == 0:
+            record = None  # computed without viewer data; this example now gets viewer pages
         if record is None:
             missing.append(example)
             continue
-        _adopt_shape(run, record)
+        if record.truncated:
+            check_truncation(manifest, spec, example, record.full_length)
+        _adopt_shape(run, record, example.slug)
         run.records[example.slug] = sink(run, example, record)
     if missing and options.merge_only:
         raise RunError(f"model {spec.id}: {len(missing)} records are not in the cache (first: example "
                        f"{missing[0].id}); run every shard first")
     if missing:
         _compute(manifest, spec, run, missing, keys, options, cache, sink, base_dir)
+    _summarise_provenance(run)
     if not run.provenance:
-        run.provenance = {"model": spec.id, "revision": run.revision, "attention": "eager", "dtype": options.dtype}
+        run.provenance = {"model": spec.id, "revision": run.revision, "attention": "eager",
+                          "dtype": model_dtype(spec, options)}
     run.provenance.setdefault("date", run_date())
     return run
 
 
-def _adopt_shape(run: ModelRun, record: Record) -> None:
+def _summarise_provenance(run: ModelRun) -> None:
+    """The model's provenance: that of its newest record (first in manifest order on a tie).
+
+    Records from the cache keep the date and versions of the run that made them; when the records of
+    a model come from runs on different dates, ``date_first`` is the oldest of them.
+    """
+    dated = [run.record_provenance[e.slug] for e in run.examples
+             if isinstance(run.record_provenance.get(e.slug), dict) and run.record_provenance[e.slug].get("date")]
+    if not dated:
+        return
+    newest = max(dated, key=lambda p: p["date"])
+    oldest = min(p["date"] for p in dated)
+    run.provenance = dict(newest)
+    if oldest != newest["date"]:
+        run.provenance["date_first"] = oldest
+
+
+def check_truncation(manifest, spec, example, full_length: int) -> None:
+    """An example longer than settings.max_length: a warning naming it, or with ``truncation: error`` a UserError."""
+    settings = manifest.settings
+    if settings.truncation == "error":
+        index = manifest.examples.index(example)
+        raise UserError(f"{manifest.path}:{example.line}: examples[{index}]: example {example.id!r} has {full_length} "
+                        f"tokens on model {spec.id}, more than settings.max_length {settings.max_length}; "
+                        "shorten it, raise settings.max_length, or set settings.truncation: warn")
+    print(f"warning: example {example.id!r} has {full_length} tokens on model {spec.id}; "
+          f"truncated to {settings.max_length} (settings.max_length)", file=sys.stderr)
+
+
+def _adopt_shape(run: ModelRun, record: Record, slug: str | None = None) -> None:
     run.layers, run.heads = int(record.attention_q.shape[0]), int(record.attention_q.shape[1])
     stored = record.extras.get("provenance")
-    if stored is not None and not run.provenance:
+    if stored is not None:
         import json
 
-        run.provenance = json.loads(bytes(stored).decode("utf-8"))
+        provenance = json.loads(bytes(stored).decode("utf-8"))
+        if slug is not None:
+            run.record_provenance[slug] = provenance
+        if not run.provenance:
+            run.provenance = provenance
 
 
-def _compute(manifest, spec, run: ModelRun, examples, keys, options, cache, sink, base_dir) -> None:
+def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink, base_dir) -> None:
+    """Run the model for the ``missing`` examples of ``run``.
+
+    Batches are planned over all of the run's examples, cached or not, and every batch holding a missing
+    example runs whole: a record's bits then never depend on what happened to be cached (padding changes
+    float rounding), so a build resumed after an interruption gives the same site as one uninterrupted run.
+    """
     import json
 
-    from reportgen.extract.attention import run_batches
+    from reportgen.extract.attention import plan_batches, run_batches
     from reportgen.extract.qk import QKCapture
     from reportgen.extract.tokens import encode_example
     from reportgen.models.load import load_model
 
-    loaded = load_model(spec.id, spec.revision, base_dir, device=options.device, dtype=options.dtype)
+    loaded = load_model(spec.id, spec.revision, base_dir, device=options.device, dtype=model_dtype(spec, options))
     run.layers, run.heads = loaded.layers, loaded.heads
     run.provenance = dict(loaded.provenance, date=run_date())
     settings = manifest.settings
+    examples = run.examples
+    todo = {e.slug for e in missing}
     encoded = []
     for index, example in enumerate(examples):
-        enc = encode_example(loaded.tokenizer, example, index, settings.max_length)
-        if enc.truncated:
-            if settings.truncation == "error":
-                raise UserError(f"{manifest.path}: example {example.id!r} has {enc.full_length} tokens on model "
-                                f"{spec.id}, more than settings.max_length {settings.max_length}; shorten it or raise max_length")
-            print(f"warning: example {example.id!r} has {enc.full_length} tokens on model {spec.id}; "
-                  f"truncated to {settings.max_length} (settings.max_length)", file=sys.stderr)
+        try:
+            enc = encode_example(loaded.tokenizer, example, index, settings.max_length)
+        except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
+            raise RunError(f"model {spec.id}, example {example.id!r}: tokenisation failed "
+                           f"({type(exc).__name__}: {_first_line(exc)})") from exc
+        if enc.truncated and example.slug in todo:
+            check_truncation(manifest, spec, example, enc.full_length)  # before any forward pass or write
         encoded.append(enc)
     names = [e.id for e in examples]
+    batches = [b for b in plan_batches([e.n for e in encoded], max_tokens=options.max_tokens)
+               if any(examples[i].slug in todo for i in b)]
     provenance_blob = np.frombuffer(json.dumps(run.provenance, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     capture = QKCapture(loaded) if settings.neuron else None
-    progress = Progress(len(examples), f"{spec.name}", options.progress)
+    predictor = Predictor(manifest, spec, loaded, missing, base_dir, options)  # masked-token predictions
+    diff = spec.slug in diff_members(manifest)
+    progress = Progress(sum(len(b) for b in batches), f"{spec.name}", options.progress)
+    slow = float(os.environ.get("REPORTGEN_TEST_SLOW") or 0)  # test hook: seconds to wait after each record
 
     def counted(count: int) -> None:
         run.forward_examples += count
         progress.update(count)
 
     try:
+        shown = shown_slugs(manifest)
         for item in run_batches(loaded, encoded, names, max_tokens=options.max_tokens, on_batch=counted,
-                                capture=capture):
+                                capture=capture, batches=batches,
+                                want_qk=lambda enc: examples[enc.example_index].slug in shown):
             example = examples[item.encoded.example_index]
+            if example.slug not in todo:
+                continue  # cached already; it ran only because it shares a batch with a missing example
             causal = is_causal(item.attention)
             extras = {"provenance": provenance_blob}
             if item.qk is not None:
                 extras["q"], extras["k"] = item.qk
-            record = make_record(spec_slug(spec), example, item.encoded, item.attention, causal, extras)
+            extras.update(predictor.extras(example, item.encoded))
+            if diff:
+                extras["attention_f16"] = item.attention.astype(np.float16)  # model diffs: JS distance
+            record = make_record(spec_slug(spec), example, item.encoded, item.attention, causal, extras,
+                                 heavy=example.slug in shown)
             cache.put(keys[example.slug], record.to_bytes())
+            run.computed += 1
+            run.record_provenance[example.slug] = run.provenance
             run.records[example.slug] = sink(run, example, record)
+            if slow:
+                time.sleep(slow)
     finally:
         progress.close()
+        predictor.close()
         if capture is not None:
             capture.remove()
+
+
+def model_dtype(spec, options) -> str:
+    """The dtype a model runs in: its own ``dtype:`` from the manifest, else the build's ``--dtype``."""
+    return getattr(spec, "dtype", None) or options.dtype
+
+
+def diff_members(manifest) -> set[str]:
+    """Slugs of the models named by the manifest's ``diffs:``."""
+    return {slug for d in getattr(manifest, "diffs", ()) for slug in (d.base, d.other)}
+
+
+class Predictor:
+    """Masked-token predictions of one model run (reportgen.extract.predictions): loads the masked-LM head
+    only when a record to compute needs it, and gives each record its ``pred_*`` extras."""
+
+    def __init__(self, manifest, spec, loaded, missing, base_dir, options):
+        self.settings = manifest.settings
+        self.loaded = loaded
+        self.device = options.device
+        self.mlm = None
+        if self.settings.predictions and any(e.show for e in missing):
+            from reportgen.extract.predictions import masked_lm_for
+
+            self.mlm = masked_lm_for(spec, base_dir, model_dtype(spec, options), options.device)
+
+    def extras(self, example, encoded) -> dict:
+        from reportgen.extract.predictions import MAX_TOKENS, predict_words
+
+        if not self.settings.predictions or not example.show:
+            return {"pred_status": np.array("off")}
+        if self.mlm is None or self.mlm.model is None:
+            reason = self.mlm.reason if self.mlm is not None else ""
+            return {"pred_status": np.array("no-head"), "pred_reason": np.array(reason)}
+        if encoded.n > MAX_TOKENS:
+            return {"pred_status": np.array("too-long")}
+        try:
+            out = predict_words(self.mlm.model, self.loaded.tokenizer, encoded, self.device)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise RunError(f"model {self.loaded.ref}, example {example.id!r}: masked-token predictions failed "
+                           f"({type(exc).__name__}: {_first_line(exc)})") from exc
+        out["pred_status"] = np.array("ok")
+        return out
+
+    def close(self) -> None:
+        self.mlm = None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def spec_slug(spec) -> str:
@@ -250,9 +416,28 @@ def build(manifest, options: BuildOptions) -> dict:
     from reportgen.render.site import SiteWriter
 
     started = time.time()
-    cache = Cache(options.cache_dir, enabled=options.use_cache)
+    if options.shard is not None and options.shard_out is not None:
+        cache = TeeCache(options.cache_dir, options.use_cache, options.shard_out)
+    else:
+        cache = Cache(options.cache_dir, enabled=options.use_cache)
     render = options.shard is None
+    previous = None
+    if render and options.compare is not None:
+        from reportgen.analysis.changes import load_previous
+
+        previous = load_previous(options.compare)  # before anything is written: it may be the folder we replace
+    stamp = None
+    if render and options.use_cache:
+        from reportgen.incremental import BuildStamp
+
+        stamp = BuildStamp.for_build(manifest, options, previous)
+        if stamp is not None and options.skip_unchanged and stamp.is_current(cache):
+            return _unchanged(stamp, started, options, previous)
+        if stamp is not None:
+            stamp.forget()
     writer = SiteWriter(manifest, options.out, options.config_path) if render else None
+    if writer is not None and previous is not None:
+        writer.previous, writer.compare_threshold = previous, options.compare_threshold
     runs: list[ModelRun] = []
     try:
         for spec in manifest.models:
@@ -270,13 +455,27 @@ def build(manifest, options: BuildOptions) -> dict:
         if writer is not None:
             writer.abort()
         raise
+    if stamp is not None and not any(r.error is not None for r in runs) and cache.corrupt == 0:
+        stamp.write()
     return {
         "models": len(runs), "failed": sum(r.error is not None for r in runs),
         "examples": len(manifest.examples), "records": sum(len(r.records) for r in runs),
-        "forward_examples": sum(r.forward_examples for r in runs),
+        "forward_examples": sum(r.forward_examples for r in runs), "computed": sum(r.computed for r in runs),
+        "changes": getattr(writer, "changes", None),
         "cache_hits": cache.hits, "cache_corrupt": cache.corrupt,
         "seconds": time.time() - started, "bytes": written, "runs": runs,
     }
+
+
+def _unchanged(stamp, started: float, options: BuildOptions, previous) -> dict:
+    """Summary of a build skipped because site_src/ already is what it would write (see reportgen.incremental)."""
+    summary = stamp.summary(started)
+    changes = Path(options.out) / "data" / "changes.json"
+    if previous is not None and changes.is_file():
+        import json
+
+        summary["changes"] = json.loads(changes.read_text(encoding="utf-8"))
+    return summary
 
 
 def _drop_heavy(record: Record) -> Record:

@@ -23,7 +23,8 @@ DEMO = ROOT / "examples" / "demo.yaml"
 def demo_build(tmp_path_factory):
     work = tmp_path_factory.mktemp("demo")
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    result = subprocess.run([sys.executable, "-m", "reportgen", "build", "--cache", str(work / "cache"), "--site",
+    cache = tmp_path_factory.getbasetemp() / "demo-cache"  # shared with the atlas tests: the model runs once
+    result = subprocess.run([sys.executable, "-m", "reportgen", "build", "--cache", str(cache), "--site",
                              "--out", str(work / "site_src"), "--config", str(work / "mkdocs.yml")],
                             cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
@@ -32,25 +33,26 @@ def demo_build(tmp_path_factory):
 
 def test_build_writes_index_and_heads_in_schema(demo_build):
     work, result = demo_build
-    assert "1 models (0 failed), 28 examples" in result.stdout
+    # 28 demo examples + 257 included from wsc273.yaml
+    assert "(0 failed), 285 examples" in result.stdout
     index = json.loads((work / "site_src" / "data" / "index.json").read_text())
     assert index["schema"] == "reportgen.index/1"
-    (model,) = index["models"]
+    model = index["models"][0]  # all-MiniLM-L6-v2 (float32); the demo may list more models after it
     assert (model["layers"], model["heads"]) == (6, 12)
     assert model["revision"].startswith("sha256:")
-    assert len(model["examples"]) == 28
+    assert len(model["examples"]) == 285
     assert {e["language"] for e in model["examples"]} == {"en", "tr", "de"}
     cat = next(e for e in model["examples"] if e["slug"] == "cat-sad")
     assert cat["tokens"] == 18
     heads = json.loads((work / "site_src" / "data" / model["heads_file"]).read_text())
     assert heads["schema"] == "reportgen.heads/1"
     assert heads["indexing"] == "0-based"
-    assert heads["examples"] == 28
+    assert heads["examples"] == 285
     assert set(heads["patterns"]) == {"prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax"}
     for grid in heads["patterns"].values():
         assert len(grid) == 6 and all(len(row) == 12 for row in grid)
     coref = heads["coreference"]
-    assert coref["pairs"] == 31
+    assert coref["pairs"] == 31 + 257
     assert len(coref["ranking"]) == 72
     assert coref["ranking"][0]["accuracy"] >= coref["ranking"][-1]["accuracy"]
     assert 0 < coref["baselines"]["random"] < 1
@@ -79,19 +81,20 @@ def _recompute(att, special, punct):
     out = {}
     for l in range(L):
         for h in range(H):
-            A = att[l, h].astype(np.float64)
-            prev = [A[i, i - 1] for i in F if i >= 1]
-            nxt = [A[i, i + 1] for i in F if i <= n - 2]
+            A = att[l, h].astype(np.float64).tolist()  # nested Python lists: plain loops stay fast
+            prev = [A[i][i - 1] for i in F if i >= 1]
+            nxt = [A[i][i + 1] for i in F if i <= n - 2]
+            argmax = {i: max(range(n), key=A[i].__getitem__) for i in F}  # first index on ties
             vals = {
                 "prev": (sum(prev), len(prev)),
                 "next": (sum(nxt), len(nxt)),
-                "self": (sum(A[i, i] for i in F), len(F)),
-                "cls": (sum(A[i, 0] for i in F), len(F)),
-                "sep": (sum(sum(A[i, j] for j in range(1, n) if special[j]) for i in F), len(F)),
-                "punct": (sum(sum(A[i, j] for j in range(n) if punct[j]) for i in F), len(F)),
+                "self": (sum(A[i][i] for i in F), len(F)),
+                "cls": (sum(A[i][0] for i in F), len(F)),
+                "sep": (sum(sum(A[i][j] for j in range(1, n) if special[j]) for i in F), len(F)),
+                "punct": (sum(sum(A[i][j] for j in range(n) if punct[j]) for i in F), len(F)),
                 "entropy": (sum(-sum(a * math.log(a) for a in A[i] if a > 0) for i in F), len(F)),
-                "prev_argmax": (sum(1 for i in F if i >= 1 and int(np.argmax(A[i])) == i - 1), len(prev)),
-                "next_argmax": (sum(1 for i in F if i <= n - 2 and int(np.argmax(A[i])) == i + 1), len(nxt)),
+                "prev_argmax": (sum(1 for i in F if i >= 1 and argmax[i] == i - 1), len(prev)),
+                "next_argmax": (sum(1 for i in F if i <= n - 2 and argmax[i] == i + 1), len(nxt)),
             }
             out[(l, h)] = vals
     return out
@@ -135,3 +138,21 @@ def test_exported_scores_match_independent_recomputation(demo_build):
     for ((l, h), name), (num, cnt) in totals.items():
         worst = max(worst, abs(heads["patterns"][name][l][h] - num / cnt))
     assert worst < 1e-6, worst
+
+
+def test_demo_has_a_page_of_each_issue_8_kind(demo_build):
+    """Rollout and predictions views (their data), the model diff and the training run."""
+    work, result = demo_build
+    assert "2 models (0 failed)" in result.stdout  # all-MiniLM-L6-v2 and the same weights in bfloat16
+    src, site = work / "site_src", work / "site"
+    data = src / "data" / "all-minilm-l6-v2" / "cat-sad"
+    assert (data / "R.js").is_file() and not (data / "P.js").exists()
+    meta = (data / "meta.js").read_text(encoding="utf-8")
+    assert '"rollout_file":"R.js"' in meta
+    assert '"status":"no-head"' in meta and "has no masked-LM head" in meta  # MiniLM ships no MLM head
+    text = (site / "diff-all-minilm-l6-v2-all-minilm-l6-v2-bfloat16.html").read_text(encoding="utf-8")
+    assert "numerical effect" in text and "bfloat16" in text and 'data-map="js"' in text
+    assert "15 examples both models ran with the same tokens" in text
+    run = (site / "runs" / "tiny-run.html").read_text(encoding="utf-8")
+    assert "Best step:" in run and "../data/runs/run-tiny-run.js" in run
+    assert (site / "data" / "runs" / "run-tiny-run.js").is_file()

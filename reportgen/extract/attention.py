@@ -65,12 +65,13 @@ def _pad_id(tokenizer) -> int:
 
 def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],
                 max_tokens: int = 8192, on_batch=None, capture=None,
-                batches: Sequence[Sequence[int]] | None = None) -> Iterator[Extracted]:
+                batches: Sequence[Sequence[int]] | None = None, want_qk=None) -> Iterator[Extracted]:
     """Yield one ``Extracted`` per encoded example, in batch order (shortest first).
 
     ``on_batch(count)`` is called after each forward pass (for progress bars and counting passes);
     ``capture`` (a ``QKCapture``) adds each example's query and key vectors. ``batches`` (lists of
-    indices into ``encoded``) replaces the plan of ``plan_batches``.
+    indices into ``encoded``) replaces the plan of ``plan_batches``. ``want_qk(encoded)`` limits the q/k
+    copies to the examples that need them (default: all).
     """
     import torch
 
@@ -137,7 +138,7 @@ def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str]
                 if len(items) == 1:
                     raise
                 suspect.append(row)
-            qk = capture.example(row, item.n) if capture is not None else None
+            qk = capture.example(row, item.n) if capture is not None and (want_qk is None or want_qk(item)) else None
             results.append((item, att, qk))
         for row in suspect:
             # A batched result failed the guard: run the example alone; the guard then decides.
@@ -146,7 +147,7 @@ def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str]
             alone = forward([item])
             att = np.array(alone[0])
             checked(att, name)
-            qk = capture.example(0, item.n) if capture is not None else None
+            qk = capture.example(0, item.n) if capture is not None and (want_qk is None or want_qk(item)) else None
             warnings.warn(f"model {loaded.ref}, example {name}: batched attention failed the row-sum check; "
                           "recomputed alone, which passed", stacklevel=2)
             results[row] = (item, att, qk)

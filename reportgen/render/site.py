@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
-from reportgen.render import pages
-from reportgen.render.fs import StagedDir, write_text
-from reportgen.render.mkdocs_config import mkdocs_config
+from reportgen.render import beyond, pages
+from reportgen.render.fs import StagedDir, deferred_signals, write_text
+from reportgen.render.mkdocs_config import HOOKS_FILE, mkdocs_config
 from reportgen.render.payload import data_script, layer_object, meta_object, qk_object
 from reportgen.render.templates import assets_dir
 
@@ -29,16 +29,24 @@ class SiteWriter:
         self.manifest = manifest
         self.out = Path(out)
         self.config_path = Path(config_path)
+        from reportgen.render.beyond import DiffCollector
+        from reportgen.runs import load_runs
+
+        self.training_runs = load_runs(manifest)  # before anything is written: a broken log is bad input
+        self.diffs = DiffCollector(manifest)
         self.stage = StagedDir(self.out)
         self.root = self.stage.path
         self.shown = self._shown_examples()
         self.stats: dict[str, list[ExampleStats]] = {}
         self.records: dict[tuple[str, str], object] = {}
+        self.previous = None  # `build --compare`: the previous run's heads files (analysis.changes.Previous)
+        self.compare_threshold = 0.05
+        self.changes = None  # then: the change report (dict, see analysis.changes)
 
     def _shown_examples(self) -> set[str]:
-        limit = self.manifest.settings.display_limit
-        shown = [e.slug for e in self.manifest.examples if e.show]
-        return set(shown[:limit])
+        from reportgen.pipeline import shown_slugs
+
+        return shown_slugs(self.manifest)
 
     def data_dir(self, model_slug: str, example_slug: str) -> Path:
         return self.root / "data" / model_slug / example_slug
@@ -57,11 +65,13 @@ class SiteWriter:
                 for layer in range(record.extras["q"].shape[0]):
                     write_text(folder / f"Q{layer}.js",
                                data_script(qk_object(key, layer, record.extras["q"][layer], record.extras["k"][layer])))
+            beyond.write_example_files(folder, key, example, record)  # R.js (rollout), P.js (predictions)
+        self.diffs.add(model, example.slug, record)
         self.stats.setdefault(model, []).append(
             ExampleStats(example, PatternSums(record.sums_num, record.sums_count), list(record.coref)))
         record.attention_q = np.zeros(record.attention_q.shape[:2] + (0, 0), dtype=np.uint8)
         record.extras = {"has_qk": np.array(["q" in record.extras]),
-                         "qk_error": record.extras.get("qk_error", np.array([np.nan]))}
+                         "qk_error": record.extras.get("qk_error", np.array([np.nan])), **beyond.kept_extras(record)}
         self.records[(model, example.slug)] = record
         return record
 
@@ -91,19 +101,34 @@ class SiteWriter:
                 meta = meta_object(f"{slug}/{example.slug}", slug, example.slug, _Shape(record, run.layers, run.heads),
                                    words, heads["strongest"], run.spec.name, qk_layers,
                                    _finite(record.extras["qk_error"][0]) if qk_layers else None)
+                meta.update(beyond.meta_fields(record))
                 write_text(self.data_dir(slug, example.slug) / "meta.js", data_script(meta))
         write_text(self.root / "data" / "index.json", json.dumps(self._index(runs), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         context = pages.SiteContext(manifest, runs, heads_files, self.records, self.shown)
+        if self.previous is not None:
+            from reportgen.render.changes_page import write_changes
+
+            self.changes = context.changes = write_changes(self.root, self.previous, heads_files,
+                                                           self.compare_threshold)
         for relative, text in pages.render_all(context):
             write_text(self.root / relative, text)
+        from reportgen.render import atlas
+
+        for relative, text in atlas.render(context, self.stats):
+            write_text(self.root / relative, text)
+        for relative, text in beyond.render(context, self.diffs, self.training_runs, self.root):
+            write_text(self.root / relative, text)
+        self.diffs.close()
         self._copy_assets()
         config_text = mkdocs_config(manifest, context, docs_dir=os.path.relpath(self.out.resolve(), self.config_path.resolve().parent))
         written = _tree_bytes(self.root)
-        self.stage.commit()
-        write_text(self.config_path, config_text)
+        with deferred_signals():  # Ctrl-C or SIGTERM cannot fall between the swap and mkdocs.yml
+            self.stage.commit()
+            write_text(self.config_path, config_text)
         return written
 
     def abort(self) -> None:
+        self.diffs.close()
         self.stage.discard()
 
     def _index(self, runs) -> dict:
@@ -124,6 +149,8 @@ class SiteWriter:
     def _copy_assets(self) -> None:
         target = self.root / "assets"
         shutil.copytree(assets_dir(), target, dirs_exist_ok=True)
+        hooks = Path(__file__).with_name("mkdocs_hooks.py").read_text(encoding="utf-8")
+        write_text(self.root / HOOKS_FILE, hooks)
 
 
 class _Shape:

@@ -164,3 +164,20 @@ def build_all(root: str | Path) -> dict[str, Path]:
     """Every family under ``root``: {family: folder}."""
     root = Path(root)
     return {family: build_tiny(family, root / family) for family in FAMILIES}
+
+
+def build_tiny_mlm(folder: str | Path, seed: int = 0) -> Path:
+    """A tiny random ``BertForMaskedLM`` (BERT with its masked-LM head) and its fast tokenizer in ``folder``."""
+    import torch
+    import transformers as tf
+
+    tok = wordpiece_tokenizer()
+    config = _config("bert", tok)
+    torch.manual_seed(seed)
+    model = tf.BertForMaskedLM(config)
+    model.eval()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    _wrap(tok, "bert").save_pretrained(folder)
+    return folder

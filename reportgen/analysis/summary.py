@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.analysis.coref import coref_baselines, coref_scores
+from reportgen.analysis.coref_subsets import subsets
 from reportgen.analysis.labels import head_labels, rank_heads, strongest_label
 from reportgen.analysis.patterns import PATTERNS, PatternSums, finalize, pattern_ci
 from reportgen.analysis.stats import bootstrap_mean_ci
@@ -61,26 +62,31 @@ def coreference_summary(stats: Sequence[ExampleStats], layers: int, heads: int) 
     detail = []
     for k, (index, example, pair, _) in enumerate(flat):
         detail.append({
-            "example": example.slug, "language": example.language, "pronoun": pair.pronoun_text,
+            "example": example.slug, "language": example.language, "source": example_source(example),
+            "pronoun": pair.pronoun_text,
             "antecedent": pair.antecedent_text, "candidates": list(pair.candidate_texts),
+            "antecedent_index": int(pair.antecedent_index),
             "choices": [{"layer": r["layer"], "head": r["head"], "choice": int(result.choice[k, r["layer"], r["head"]])}
                         for r in ranking[:TOP_DETAIL]],
         })
-    languages = {}
-    for language in sorted({ex.language for _, ex, _, _ in flat}):
-        mask = np.array([ex.language == language for _, ex, _, _ in flat])
-        sub = result.correct[mask]
-        best = rank_heads(sub.mean(axis=0), top=5)
-        languages[language] = {"pairs": int(mask.sum()),
-                               "top": [{"layer": l, "head": h, "accuracy": s} for l, h, s in best]}
+    antecedents = [p.antecedent_index for _, _, p, _ in flat]
+    subset_args = (result, groups, spans, pronouns, antecedents)
+    languages = subsets([ex.language for _, ex, _, _ in flat], *subset_args, n_boot=N_BOOT, seed=SEED)
+    sources = [example_source(ex) for _, ex, _, _ in flat]
+    by_source = subsets(sources, *subset_args, n_boot=N_BOOT, seed=SEED) if len(set(sources)) > 1 else {}
     return {
         "pairs": result.pairs, "examples": int(len(set(groups.tolist()))),
         "accuracy": _grid(result.accuracy), "mass": _grid(result.mass),
         "ranking": ranking,
         "baselines": {"nearest": base.nearest, "first": base.first, "random": base.random,
                       "no_preceding": base.no_preceding},
-        "by_language": languages, "pairs_detail": detail,
+        "by_language": languages, "by_source": by_source, "pairs_detail": detail,
     }
+
+
+def example_source(example) -> str:
+    """The manifest file an example came from: its ``include:`` file, or "manifest" for the manifest itself."""
+    return getattr(example, "source", None) or "manifest"
 
 
 def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, heads: int) -> dict:

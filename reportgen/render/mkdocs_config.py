@@ -7,18 +7,23 @@
 """
 from __future__ import annotations
 
-import html
+import posixpath
 
 import yaml
 
+from reportgen.render.text import html_text
+
 VIEWER_JS = "assets/reportgen/viewer.js"
 VIEWER_CSS = "assets/reportgen/viewer.css"
+ATLAS_CSS = "assets/reportgen/atlas.css"
+BEYOND_CSS = "assets/reportgen/beyond.css"  # model diffs, training runs
 SHIM_JS = "assets/vendor/iframe-worker/shim.js"
+HOOKS_FILE = ".reportgen/mkdocs_hooks.py"  # inside docs_dir; see reportgen/render/mkdocs_hooks.py
 
 
 def nav_title(text: str) -> str:
     """Nav titles are printed raw by the theme: escape them."""
-    return html.escape(text, quote=True)
+    return str(html_text(text))
 
 
 def mkdocs_config(manifest, context, docs_dir: str = "site_src", site_dir: str = "site") -> str:
@@ -28,7 +33,13 @@ def mkdocs_config(manifest, context, docs_dir: str = "site_src", site_dir: str =
     nav: list = [{"Home": "index.md"}]
     if models:
         nav.append({"Models": models})
+        nav.append({"Head atlas": [{name: page.replace("models/", "atlas/", 1)} for item in models
+                                   for name, page in item.items()]})
+        nav.append({"Compare": "compare.md"})
     nav.append({"Examples": "examples.md"})
+    if getattr(context, "changes", None) is not None:
+        nav.append({"Changes": "changes.md"})
+    nav += getattr(context, "extra_nav", [])  # model diffs and training runs (render.beyond)
     config = {
         "site_name": nav_title(manifest.title),
         "docs_dir": docs_dir,
@@ -46,8 +57,9 @@ def mkdocs_config(manifest, context, docs_dir: str = "site_src", site_dir: str =
             ],
         },
         "plugins": ["search", "offline"],
+        "hooks": [posixpath.join(docs_dir, HOOKS_FILE)],
         "extra": {"polyfills": [SHIM_JS], "generator": False},
-        "extra_css": [VIEWER_CSS],
+        "extra_css": [VIEWER_CSS, ATLAS_CSS, BEYOND_CSS],
         "extra_javascript": [VIEWER_JS],
         "nav": nav,
         "not_in_nav": "/examples/*.md\n/examples-*.md\n",

@@ -1,12 +1,12 @@
 """Where pages are rendered: turn the analysed build into Markdown pages (HTML inside) via Jinja.
 
 Pages are Markdown files whose body is one raw HTML block, so Python-Markdown leaves manifest and
-token text alone; every such value is HTML-escaped by Jinja's autoescape. Titles go through YAML
-front matter, escaped too, because MkDocs themes print titles without escaping.
+token text alone; every such value is HTML-escaped (``render.text.html_text``, the Jinja environment's
+``finalize``). Titles go through YAML front matter, escaped too, because MkDocs themes print titles
+without escaping.
 """
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ import yaml
 from reportgen.analysis.labels import THRESHOLDS
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.render.templates import environment
+from reportgen.render.text import html_text
 from reportgen.store.quantize import MAX_ERROR
 
 PATTERN_TITLES = {
@@ -39,11 +40,18 @@ class SiteContext:
     heads_files: dict
     records: dict
     shown: set
+    changes: dict | None = None  # `build --compare`: the change report; adds changes.md to the nav
 
 
-def front_matter(title: str) -> str:
-    """YAML front matter with an HTML-escaped title (themes print titles raw)."""
-    return "---\n" + yaml.safe_dump({"title": html.escape(title, quote=True)}, allow_unicode=True, width=1000) + "---\n\n"
+def front_matter(title: str, wide: bool = False) -> str:
+    """YAML front matter with an HTML-escaped title (themes print titles raw).
+
+    ``wide`` hides Material's navigation and table-of-contents sidebars to give viewers the width.
+    """
+    meta: dict = {"title": str(html_text(title))}
+    if wide:
+        meta["hide"] = ["navigation", "toc"]
+    return "---\n" + yaml.safe_dump(meta, allow_unicode=True, width=1000) + "---\n\n"
 
 
 def cell_style(value: float | None, high: float) -> str:
@@ -113,5 +121,5 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
             continue
         views = by_example.get(example.slug, [])
         records = {v["spec"].slug: context.records[(v["spec"].slug, example.slug)] for v in views}
-        yield f"examples/{example.slug}.md", front_matter(example.id) + env.get_template("example.html.j2").render(
+        yield f"examples/{example.slug}.md", front_matter(example.id, wide=True) + env.get_template("example.html.j2").render(
             example=example, models=views, records=records, max_error=MAX_ERROR)

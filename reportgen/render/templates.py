@@ -10,6 +10,8 @@ from pathlib import Path
 
 import jinja2
 
+from reportgen.render.text import finalize
+
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,6 +40,6 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir() / "pages")),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True,
+        keep_trailing_newline=True, finalize=finalize,  # text -> html_text (control characters too)
     )
     return env

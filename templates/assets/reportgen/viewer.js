@@ -7,6 +7,10 @@
  *   {kind: 'meta', key, model, example, layers, heads, n, causal, tokens, ..., layer_files, qk_files}
  *   {kind: 'layer', key, layer, data}      base64 uint8 [H, n, n] (or packed lower triangles)
  *   {kind: 'qk', key, layer, heads, n, d, q, k}   base64 float16 little-endian [H, n, d]
+ *   {kind: 'rollout', key, layers, n, data}   base64 uint8 [L, n, n]: attention rollout up to each layer
+ *   {kind: 'predictions', key, words: [{word, text, pieces, actual, top: [[token, prob], ...]}]}
+ *   {kind: 'run', key, name, charts: [{key, title, what, log, series: [{name, points}]}], best}
+ * Run objects feed the training-run charts of <div class="rg-run" data-run="KEY"> containers.
  * Meta scripts sit in the page; layer and q/k files are loaded on demand with <script src>.
  *
  * Each <div class="rg-viewer" data-example="SLUG" data-base="../data/"> becomes a viewer.
@@ -14,7 +18,7 @@
  * attribute values, canvas fillText or XML-escaped SVG.
  *
  * Globals: window.RG_DATA (the queue) and window.ReportGenViewer (a small API, used by tests).
- * State lives in the URL hash: #model=M&example=E&view=head|model|neuron|matrix&layer=L&head=H&token=T
+ * State lives in the URL hash: #model=M&example=E&view=head|model|neuron|matrix|rollout|predictions&layer=L&head=H&token=T
  */
 (function () {
   'use strict';
@@ -27,8 +31,10 @@
   // Constants
   // ---------------------------------------------------------------------------------------------
 
-  var VIEWS = ['head', 'model', 'neuron', 'matrix'];
-  var VIEW_TITLES = {head: 'Head', model: 'Model', neuron: 'Neuron', matrix: 'Matrix'};
+  var VIEWS = ['head', 'model', 'neuron', 'matrix', 'rollout', 'predictions'];
+  var VIEW_TITLES = {head: 'Head', model: 'Model', neuron: 'Neuron', matrix: 'Matrix', rollout: 'Rollout',
+    predictions: 'Predictions'};
+  var DATA_KINDS = {layer: 'attention', qk: 'query/key', rollout: 'rollout', predictions: 'predictions'};
   var FILTERS = [
     ['all', 'All pairs'], ['aa', 'A \u2192 A'], ['bb', 'B \u2192 B'], ['ab', 'A \u2192 B'], ['ba', 'B \u2192 A']
   ];
@@ -62,6 +68,8 @@
   var decodedBytes = 0;
   var pending = {};        // ids -> promise of decoded data
   var viewers = [];
+  var runData = {};        // training runs: key -> run object
+  var runCharts = [];      // RunCharts instances on this page
 
   function receive(item) {
     if (!item || typeof item !== 'object') {
@@ -79,6 +87,15 @@
       });
     } else if ((item.kind === 'layer' || item.kind === 'qk') && typeof item.key === 'string') {
       raw[item.kind + '|' + item.key + '|' + item.layer] = item;
+    } else if ((item.kind === 'rollout' || item.kind === 'predictions') && typeof item.key === 'string') {
+      raw[item.kind + '|' + item.key + '|0'] = item;
+    } else if (item.kind === 'run' && typeof item.key === 'string') {
+      runData[item.key] = item;
+      runCharts.forEach(function (chart) {
+        if (chart.key === item.key) {
+          chart.start();
+        }
+      });
     }
   }
 
@@ -158,27 +175,57 @@
     return {heads: item.heads, n: item.n, d: item.d, q: q, k: k};
   }
 
+  function byteSize(value) {
+    if (value.byteLength) {
+      return value.byteLength;
+    }
+    return value.q ? value.q.byteLength + value.k.byteLength : (value.size || 1024);
+  }
+
   function remember(id, value) {
     decoded[id] = value;
     decodedOrder.push(id);
-    decodedBytes += value.byteLength || (value.q.byteLength + value.k.byteLength);
+    decodedBytes += byteSize(value);
     while (decodedBytes > DECODED_BUDGET && decodedOrder.length > 1) {
       var old = decodedOrder.shift(), gone = decoded[old];
       delete decoded[old];
-      decodedBytes -= gone.byteLength || (gone.q.byteLength + gone.k.byteLength);
+      decodedBytes -= byteSize(gone);
     }
     return value;
+  }
+
+  /** uint8 [L, n, n] rollout of one (model, example). */
+  function decodeRollout(meta, item) {
+    var bytes = base64Bytes(item.data), size = meta.layers * meta.n * meta.n;
+    if (bytes.length !== size || item.n !== meta.n) {
+      throw new Error('Rollout data of ' + meta.key + ' holds ' + bytes.length + ' bytes; expected ' + size + '.');
+    }
+    return bytes;
+  }
+
+  function decodePredictions(meta, item) {
+    if (!Array.isArray(item.words)) {
+      throw new Error('Prediction data of ' + meta.key + ' has no word list.');
+    }
+    return {words: item.words, size: 64 * item.words.length + 1024};
   }
 
   function takeRaw(meta, kind, id) {
     var item = raw[id];
     delete raw[id]; // the base64 text is not needed once decoded
-    return remember(id, kind === 'layer' ? decodeLayer(meta, item) : decodeQK(meta, item));
+    var decoders = {layer: decodeLayer, qk: decodeQK, rollout: decodeRollout, predictions: decodePredictions};
+    return remember(id, decoders[kind](meta, item));
   }
 
   function dataFile(meta, kind, layer) {
     if (kind === 'layer') {
       return (meta.layer_files || [])[layer];
+    }
+    if (kind === 'rollout') {
+      return meta.rollout_file || null;
+    }
+    if (kind === 'predictions') {
+      return meta.predictions && meta.predictions.file || null;
     }
     return (meta.qk_files || {})[String(layer)];
   }
@@ -207,7 +254,7 @@
     var file = dataFile(meta, kind, layer);
     var promise = new Promise(function (resolve, reject) {
       if (!file) {
-        reject(new Error('No ' + (kind === 'layer' ? 'attention' : 'query/key') + ' file for layer ' + layer + '.'));
+        reject(new Error('No ' + DATA_KINDS[kind] + ' file for layer ' + layer + '.'));
         return;
       }
       var script = document.createElement('script');
@@ -224,7 +271,8 @@
             reject(err);
           }
         } else {
-          reject(new Error('The data file ' + file + ' did not contain layer ' + layer + ' of ' + meta.key + '.'));
+          reject(new Error('The data file ' + file + ' did not contain the ' + DATA_KINDS[kind] + ' data' +
+            (kind === 'layer' || kind === 'qk' ? ' of layer ' + layer : '') + ' of ' + meta.key + '.'));
         }
       };
       script.onerror = function () {
@@ -563,7 +611,7 @@
     this.modelSelect = el('select', {'aria-label': 'Model', onchange: function () {
       self.set({key: self.modelSelect.value});
     }});
-    this.modelControl = control('head model neuron matrix', 'Model', this.modelSelect);
+    this.modelControl = control('head model neuron matrix rollout predictions', 'Model', this.modelSelect);
 
     this.tabs = {};
     var tabBar = el('div', {class: 'rgv-tabs', role: 'tablist'});
@@ -633,20 +681,20 @@
     }));
 
     root.appendChild(el('div', {class: 'rgv-controls'}, [
-      control('head neuron matrix', 'Layer', this.layerSelect, 'Layers are numbered from 0 (exBERT counts from 1).'),
+      control('head neuron matrix rollout', 'Layer', this.layerSelect, 'Layers are numbered from 0 (exBERT counts from 1).'),
       control('neuron matrix', 'Head', this.headSelect, 'Heads are numbered from 0 (exBERT counts from 1).'),
       control('neuron', 'Query', this.tokenSelect, 'The token whose attention is explained'),
       control('head', 'Pairs', this.filterSelect, 'Only links between the chosen sentences'),
-      control('head matrix', 'Special', this.specialSelect,
+      control('head matrix rollout', 'Special', this.specialSelect,
         'Hide [CLS]/[SEP]-like tokens; "renormalise" rescales each row to sum to 1 without them'),
-      control('head matrix', 'Words', this.wordsBox,
+      control('head matrix rollout', 'Words', this.wordsBox,
         'Merge word pieces into words (Clark et al. 2019): attention from a word is the mean over its ' +
         'pieces, attention to a word is the sum over its pieces. Special tokens stay as they are.'),
       el('label', {class: 'rgv-control', 'data-views': 'head', title: TOP_HELP}, [
         el('span', {class: 'rgv-control-label', text: 'Top'}), this.topRange, this.topValue
       ]),
       control('model', 'Thumbnails', this.thumbSelect, 'Line plots like BertViz, or heatmaps'),
-      control('matrix', 'Zoom', this.zoomSelect, 'Size of one matrix cell')
+      control('matrix rollout', 'Zoom', this.zoomSelect, 'Size of one matrix cell')
     ]));
 
     this.headBar = el('div', {class: 'rgv-heads', 'data-views': 'head', title: HEAD_HELP});
@@ -740,6 +788,10 @@
         el('div', {class: 'rgv-matrix-wrap'}, [this.matrixCanvas, this.matrixCursor])
       ])
     ]);
+
+    this.matrixTarget = {canvas: this.matrixCanvas, cursor: this.matrixCursor, readout: this.matrixReadout,
+      legend: this.matrixLegend, pane: this.panes.matrix, geometry: null};
+    this.buildBeyond();
 
     VIEWS.forEach(function (view) {
       root.appendChild(self.panes[view]);
@@ -1127,6 +1179,10 @@
     this.root.removeAttribute('data-rg-error');
     if (s.view === 'model') {
       this.renderModel(generation);
+      return;
+    }
+    if (s.view === 'rollout' || s.view === 'predictions') {
+      this.renderBeyond(generation);
       return;
     }
     var layer = s.layer, data = cachedLayer(meta, layer);
@@ -1968,11 +2024,21 @@
   // ----- matrix view ---------------------------------------------------------------------------------
 
   Viewer.prototype.drawMatrix = function (layerData) {
-    var units = this.units(), list = units.list, m = list.length, theme = this.theme, s = this.state;
-    var h = this.focusHead(), matrix = this.unitMatrix(layerData, h);
+    var s = this.state, h = this.focusHead();
     this.layerData = layerData;
-    var available = Math.max(240, (this.panes.matrix.clientWidth || this.root.clientWidth || 720) - 8);
-    var measure = sizeCanvas(this.matrixCanvas, 1, 1);
+    this.paintMatrix(this.matrixTarget, this.unitMatrix(layerData, h), 'Layer ' + s.layer + ', head ' + h +
+      (this.headLabel(s.layer, h) ? ' (' + this.headLabel(s.layer, h) + ')' : '') +
+      ': rows attend to columns. Hover a cell for its weight.');
+  };
+
+  /**
+   * Draw a [m, m] matrix of the current units as a heatmap with axis labels into target t
+   * ({canvas, cursor, readout, legend, pane}); the matrix and rollout views share it.
+   */
+  Viewer.prototype.paintMatrix = function (t, matrix, caption) {
+    var units = this.units(), list = units.list, m = list.length, theme = this.theme, s = this.state;
+    var available = Math.max(240, (t.pane.clientWidth || this.root.clientWidth || 720) - 8);
+    var measure = sizeCanvas(t.canvas, 1, 1);
     measure.font = '11px ' + theme.font;
     var labelWidth = 0;
     list.forEach(function (unit) {
@@ -1996,7 +2062,7 @@
     var side = Math.round(m * cellSize);
     cellSize = side / m;
     var width = left + side + 8, height = top + side + 8;
-    var ctx = sizeCanvas(this.matrixCanvas, width, height);
+    var ctx = sizeCanvas(t.canvas, width, height);
     ctx.fillStyle = theme.bgSolid;
     ctx.fillRect(0, 0, width, height);
 
@@ -2041,20 +2107,20 @@
         ctx.restore();
       });
     }
-    this.matrixGeometry = {left: left, top: top, cell: cellSize, m: m, head: h, matrix: matrix};
-    this.matrixCursor.classList.add('rgv-hidden');
-    this.matrixReadout.textContent = 'Layer ' + s.layer + ', head ' + h + (this.headLabel(s.layer, h) ? ' (' +
-      this.headLabel(s.layer, h) + ')' : '') + ': rows attend to columns. Hover a cell for its weight.';
-    this.matrixLegend.querySelector('.rgv-legend-ramp').style.background =
+    t.geometry = {left: left, top: top, cell: cellSize, m: m, matrix: matrix};
+    t.cursor.classList.add('rgv-hidden');
+    t.readout.textContent = caption;
+    t.legend.querySelector('.rgv-legend-ramp').style.background =
       'linear-gradient(to right, ' + theme.bgSolid + ', ' + rgbText(theme.heatRGB) + ')';
   };
 
-  Viewer.prototype.matrixCell = function (event) {
-    var g = this.matrixGeometry;
+  Viewer.prototype.matrixCell = function (event, t) {
+    t = t || this.matrixTarget;
+    var g = t.geometry;
     if (!g) {
       return null;
     }
-    var rect = this.matrixCanvas.getBoundingClientRect();
+    var rect = t.canvas.getBoundingClientRect();
     var x = event.clientX - rect.left - g.left, y = event.clientY - rect.top - g.top;
     var i = Math.floor(y / g.cell), j = Math.floor(x / g.cell);
     if (x < 0 || y < 0 || i >= g.m || j >= g.m) {
@@ -2063,18 +2129,19 @@
     return {i: i, j: j};
   };
 
-  Viewer.prototype.matrixHover = function (event) {
-    var g = this.matrixGeometry, cell = this.matrixCell(event), list = this.units().list;
+  Viewer.prototype.matrixHover = function (event, t) {
+    t = t || this.matrixTarget;
+    var g = t.geometry, cell = this.matrixCell(event, t), list = this.units().list;
     if (!cell) {
-      this.matrixCursor.classList.add('rgv-hidden');
+      t.cursor.classList.add('rgv-hidden');
       return;
     }
-    var w = g.matrix[cell.i * g.m + cell.j], box = this.matrixCursor;
+    var w = g.matrix[cell.i * g.m + cell.j], box = t.cursor;
     box.classList.remove('rgv-hidden');
     box.style.left = (g.left + cell.j * g.cell - 1) + 'px';
     box.style.top = (g.top + cell.i * g.cell - 1) + 'px';
     box.style.width = box.style.height = (g.cell + 2) + 'px';
-    var readout = this.matrixReadout;
+    var readout = t.readout;
     readout.textContent = '';
     readout.setAttribute('data-from', list[cell.i].first);
     readout.setAttribute('data-to', list[cell.j].first);
@@ -2086,6 +2153,179 @@
     readout.appendChild(el('span', {text: ': '}));
     readout.appendChild(el('strong', {text: w.toFixed(4)}));
     readout.appendChild(el('span', {text: ' (\u00b1' + this.maxError.toFixed(5) + ')'}));
+  };
+
+  // ----- rollout and predictions views (issue 8) ----------------------------------------------------
+
+  Viewer.prototype.buildBeyond = function () {
+    var self = this;
+    // Rollout: the matrix view's heatmap of the rollout up to the chosen layer.
+    this.rolloutCanvas = el('canvas', {class: 'rgv-rollout-canvas', 'aria-label': 'Attention rollout'});
+    this.rolloutCursor = el('div', {class: 'rgv-cursor rgv-hidden'});
+    this.rolloutReadout = el('div', {class: 'rgv-readout', 'aria-live': 'polite'});
+    this.rolloutLegend = el('div', {class: 'rgv-legend'}, [
+      el('span', {text: '0'}), el('span', {class: 'rgv-legend-ramp'}), el('span', {text: '1'})
+    ]);
+    this.rolloutFormula = el('div', {class: 'rgv-formula'});
+    this.rolloutCanvas.addEventListener('mousemove', function (event) {
+      self.matrixHover(event, self.rolloutTarget);
+    });
+    this.rolloutCanvas.addEventListener('mouseleave', function () {
+      self.rolloutCursor.classList.add('rgv-hidden');
+    });
+    this.panes.rollout = el('div', {class: 'rgv-pane rgv-rollout-pane'}, [
+      el('p', {class: 'rgv-hint', text: 'Attention rollout (Abnar & Zuidema 2020): how much of each input token ' +
+        '(column) flows into each token\u2019s representation (row) up to the chosen layer, with the residual ' +
+        'connection counted as half of every layer and the heads averaged. Rows sum to 1.'}),
+      this.rolloutFormula,
+      el('div', {class: 'rgv-matrix-top'}, [this.rolloutReadout, this.rolloutLegend]),
+      el('div', {class: 'rgv-scroll'}, [
+        el('div', {class: 'rgv-matrix-wrap'}, [this.rolloutCanvas, this.rolloutCursor])
+      ])
+    ]);
+    this.rolloutTarget = {canvas: this.rolloutCanvas, cursor: this.rolloutCursor, readout: this.rolloutReadout,
+      legend: this.rolloutLegend, pane: this.panes.rollout, geometry: null};
+
+    // Predictions: word buttons, a bar chart (canvas) and a table of the top 10.
+    this.predMessage = el('div', {class: 'rgv-hint'});
+    this.predWords = el('div', {class: 'rgv-pred-words', role: 'group', 'aria-label': 'Masked word'});
+    this.predCanvas = el('canvas', {class: 'rgv-pred-canvas', 'aria-label': 'Top predictions'});
+    this.predTable = el('table', {class: 'rgv-pred-table'});
+    this.predNote = el('div', {class: 'rgv-readout'});
+    this.panes.predictions = el('div', {class: 'rgv-pane rgv-predictions-pane'}, [
+      this.predMessage, this.predWords, this.predNote, this.predCanvas, this.predTable
+    ]);
+    this.predWord = null;
+  };
+
+  Viewer.prototype.renderBeyond = function (generation) {
+    var self = this, meta = this.meta, s = this.state, kind = s.view;
+    var file = dataFile(meta, kind, 0);
+    if (kind === 'predictions' && !file) {
+      var info = meta.predictions;
+      this.predWord = null;
+      this.predWords.textContent = '';
+      this.predTable.textContent = '';
+      this.predNote.textContent = '';
+      this.predCanvas.classList.add('rgv-hidden');
+      this.predMessage.textContent = info && info.text ? String(info.text)
+        : 'No masked-token predictions are stored for this example.';
+      this.showMessage('');
+      this.markDrawn();
+      return;
+    }
+    if (kind === 'rollout' && !file) {
+      this.fail(new Error('No rollout data for this example (built by an older reportgen?).'));
+      return;
+    }
+    this.showMessage('Loading ' + DATA_KINDS[kind] + '\u2026');
+    load(meta, this.base, kind, 0).then(function (data) {
+      if (generation !== self.generation) {
+        return;
+      }
+      self.showMessage('');
+      try {
+        if (kind === 'rollout') {
+          self.drawRollout(data);
+        } else {
+          self.drawPredictions(data);
+        }
+      } catch (err) {
+        self.fail(err);
+        return;
+      }
+      self.markDrawn();
+    }, function (err) {
+      if (generation === self.generation) {
+        self.fail(err);
+      }
+    });
+  };
+
+  Viewer.prototype.drawRollout = function (bytes) {
+    var meta = this.meta, s = this.state, n = meta.n, layer = s.layer;
+    this.cache.rolloutLayers = this.cache.rolloutLayers || {};
+    var data = this.cache.rolloutLayers[layer];
+    if (!data || data.buffer !== bytes.buffer) {
+      data = this.cache.rolloutLayers[layer] = bytes.subarray(layer * n * n, (layer + 1) * n * n);
+    }
+    this.rolloutFormula.textContent = meta.rollout_formula ||
+      '\u00c2_l = rownorm(0.5 \u00b7 mean_h A_l + 0.5 \u00b7 I);  R_0 = \u00c2_0,  R_l = \u00c2_l \u00b7 R_(l-1)';
+    // unitMatrix reads head 0 of a [1, n, n] block: the rollout of this layer.
+    var matrix = this.unitMatrix(data, 0);
+    this.paintMatrix(this.rolloutTarget, matrix, 'Rollout R_' + layer + ' (layers 0 to ' + layer +
+      ', heads averaged): row i is the share of each input token in token i. Hover a cell for its value.');
+  };
+
+  Viewer.prototype.drawPredictions = function (data) {
+    var self = this, words = data.words, s = this.state;
+    this.predCanvas.classList.remove('rgv-hidden');
+    this.predMessage.textContent = 'Pick a word: it is replaced by the mask token (one per word piece) and the ' +
+      'model\u2019s masked-LM head predicts it; shown are the 10 most likely tokens for the word\u2019s first ' +
+      'piece, with their probabilities.';
+    if (!words.length) {
+      this.predWords.textContent = '';
+      this.predNote.textContent = 'This example has no words.';
+      this.predWord = null;
+      return;
+    }
+    var chosen = typeof s.predWord === 'number' ? s.predWord : -1, index = 0;
+    words.forEach(function (w, k) {
+      if (w.word === chosen) {
+        index = k;
+      }
+    });
+    var word = words[index];
+    s.predWord = word.word;
+    this.predWord = word;
+    this.predWords.textContent = '';
+    words.forEach(function (w, k) {
+      var button = el('button', {type: 'button', class: 'rgv-pred-word' + (k === index ? ' rgv-active' : ''),
+        dir: 'auto', text: tokenText(w.text || ('#' + w.word)), 'aria-pressed': k === index ? 'true' : 'false',
+        title: w.pieces > 1 ? w.pieces + ' word pieces masked' : '1 word piece masked',
+        onclick: function () {
+          self.state.predWord = w.word;
+          self.render();
+        }});
+      self.predWords.appendChild(button);
+    });
+    this.predNote.textContent = '';
+    this.predNote.appendChild(el('span', {text: 'Masked: '}));
+    this.predNote.appendChild(el('span', {class: 'rgv-quote', dir: 'auto', text: tokenText(word.text)}));
+    this.predNote.appendChild(el('span', {text: ' (' + word.pieces + ' piece' + (word.pieces === 1 ? '' : 's') +
+      '); probability of its own first piece: ' + Number(word.actual).toFixed(4) + '.'}));
+    // bar chart
+    var theme = this.theme, top = word.top || [], rowH = 22, labelW = 120, width = Math.min(560,
+      Math.max(320, (this.panes.predictions.clientWidth || 600) - 8)), height = 8 + top.length * rowH + 8;
+    var ctx = sizeCanvas(this.predCanvas, width, height), barMax = width - labelW - 70;
+    ctx.fillStyle = theme.bgSolid;
+    ctx.fillRect(0, 0, width, height);
+    ctx.font = '12px ' + theme.font;
+    ctx.textBaseline = 'middle';
+    top.forEach(function (pair, r) {
+      var y = 8 + r * rowH, p = Number(pair[1]);
+      ctx.fillStyle = theme.fgSolid;
+      ctx.textAlign = 'right';
+      ctx.fillText(ellipsize(ctx, tokenText(pair[0]), labelW - 10), labelW - 6, y + rowH / 2);
+      ctx.fillStyle = rgbText(theme.heatRGB);
+      ctx.fillRect(labelW, y + 4, Math.max(1, p * barMax), rowH - 8);
+      ctx.fillStyle = theme.mutedSolid;
+      ctx.textAlign = 'left';
+      ctx.fillText(p.toFixed(4), labelW + Math.max(1, p * barMax) + 6, y + rowH / 2);
+    });
+    // table
+    this.predTable.textContent = '';
+    this.predTable.appendChild(el('thead', {}, [el('tr', {}, [
+      el('th', {text: 'Rank'}), el('th', {text: 'Token'}), el('th', {text: 'Probability'})
+    ])]));
+    var body = el('tbody');
+    top.forEach(function (pair, r) {
+      body.appendChild(el('tr', {}, [
+        el('td', {text: String(r + 1)}), el('td', {dir: 'auto', text: tokenText(pair[0])}),
+        el('td', {text: Number(pair[1]).toFixed(4)})
+      ]));
+    });
+    this.predTable.appendChild(body);
   };
 
   // ----- export ------------------------------------------------------------------------------------
@@ -2107,6 +2347,12 @@
     var view = this.state.view;
     if (view === 'matrix') {
       return this.matrixCanvas;
+    }
+    if (view === 'rollout') {
+      return this.rolloutTarget.geometry ? this.rolloutCanvas : null;
+    }
+    if (view === 'predictions') {
+      return this.predWord ? this.predCanvas : null;
     }
     if (view === 'neuron') {
       return this.neuronResult ? this.neuronCanvas : null;
@@ -2257,13 +2503,332 @@
       view: s.view, layer: s.layer, heads: heads, head: heads.length === 1 ? heads[0] : null,
       token: s.token, dir: s.dir, filter: s.filter, special: s.special, words: !!s.words, top: s.top,
       units: meta ? this.units().list.length : 0, edges: this.edges, skipped: this.skipped || 0, drawn: this.drawn, error: this.error,
-      maxError: this.maxError
+      maxError: this.maxError, predictions: this.predWord ? JSON.parse(JSON.stringify(this.predWord)) : null,
+      predictionsText: this.predMessage ? this.predMessage.textContent : '',
+      rolloutMatrix: s.view === 'rollout' && this.rolloutTarget.geometry ? Array.prototype.slice.call(this.rolloutTarget.geometry.matrix) : null
     };
   };
 
   // ---------------------------------------------------------------------------------------------
   // Page wiring
   // ---------------------------------------------------------------------------------------------
+
+  // ---------------------------------------------------------------------------------------------
+  // Training-run charts (issue 8): <div class="rg-run" data-run="KEY"> + a pushed {kind: 'run'} object
+  // ---------------------------------------------------------------------------------------------
+
+  /** TensorBoard's smoothing: debiased exponential moving average with weight w in [0, 1). */
+  function smooth(values, weight) {
+    var out = [], last = 0, debias = 0;
+    for (var i = 0; i < values.length; i++) {
+      last = last * weight + (1 - weight) * values[i];
+      debias = debias * weight + (1 - weight);
+      out.push(debias > 0 ? last / debias : values[i]);
+    }
+    return out;
+  }
+
+  /** About `count` round tick values between lo and hi. */
+  function niceTicks(lo, hi, count) {
+    if (!(hi > lo)) {
+      return [lo];
+    }
+    var raw = (hi - lo) / Math.max(1, count), power = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = [1, 2, 5, 10].map(function (f) {
+      return f * power;
+    }).filter(function (v) {
+      return v >= raw;
+    })[0] || 10 * power;
+    var ticks = [];
+    for (var v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+      ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+    }
+    return ticks;
+  }
+
+  function tickText(value) {
+    var a = Math.abs(value);
+    if (a !== 0 && (a >= 1e5 || a < 1e-3)) {
+      return value.toExponential(1);
+    }
+    return String(+value.toPrecision(4));
+  }
+
+  function RunCharts(root) {
+    this.root = root;
+    this.key = root.getAttribute('data-run') || '';
+    this.weight = 0.6;
+    this.charts = [];
+    this.drawn = 0;
+    root.setAttribute('data-rg-drawn', '0');
+  }
+
+  RunCharts.prototype.start = function () {
+    var data = runData[this.key];
+    if (!data) {
+      this.root.textContent = '';
+      this.root.appendChild(el('p', {class: 'rgr-error', text: 'No data for training run ' + this.key + ' was loaded.'}));
+      this.root.setAttribute('data-rg-error', 'no data');
+      this.mark();
+      return;
+    }
+    this.data = data;
+    this.build();
+    this.draw();
+  };
+
+  RunCharts.prototype.mark = function () {
+    this.drawn += 1;
+    this.root.setAttribute('data-rg-drawn', String(this.drawn));
+    this.root.setAttribute('data-rg-ready', '1');
+  };
+
+  RunCharts.prototype.build = function () {
+    var self = this, root = this.root, data = this.data;
+    root.textContent = '';
+    this.range = el('input', {type: 'range', min: 0, max: 0.99, step: 0.01, value: this.weight,
+      'aria-label': 'Smoothing', oninput: function () {
+        self.weight = +self.range.value;
+        self.rangeValue.textContent = self.weight.toFixed(2);
+        self.draw();
+      }});
+    this.rangeValue = el('output', {text: this.weight.toFixed(2)});
+    root.appendChild(el('div', {class: 'rgr-controls'}, [
+      el('label', {title: 'TensorBoard-style exponential moving average; 0 = raw values'}, [
+        el('span', {text: 'Smoothing '}), this.range, el('span', {text: ' '}), this.rangeValue
+      ])
+    ]));
+    this.charts = (data.charts || []).map(function (chart) {
+      var c = {chart: chart, hidden: {}, hover: null};
+      c.canvas = el('canvas', {class: 'rgr-canvas', 'aria-label': String(chart.title), 'data-chart': chart.key});
+      c.readout = el('div', {class: 'rgr-readout', 'aria-live': 'polite', text: '\u00a0'});
+      c.legend = el('div', {class: 'rgr-legend'});
+      chart.series.forEach(function (series, k) {
+        var key = el('span', {class: 'rgr-key', title: 'Click to show or hide', onclick: function () {
+          c.hidden[k] = !c.hidden[k];
+          key.classList.toggle('rgr-off', !!c.hidden[k]);
+          self.drawChart(c);
+        }}, [el('span', {class: 'rgr-swatch'}), el('span', {text: String(series.name)})]);
+        key.firstChild.style.background = headColour(k);
+        c.legend.appendChild(key);
+      });
+      c.canvas.addEventListener('mousemove', function (event) {
+        var rect = c.canvas.getBoundingClientRect();
+        c.hover = event.clientX - rect.left;
+        self.drawChart(c);
+      });
+      c.canvas.addEventListener('mouseleave', function () {
+        c.hover = null;
+        c.readout.textContent = '\u00a0';
+        self.drawChart(c);
+      });
+      root.appendChild(el('section', {class: 'rgr-chart', 'data-chart': chart.key}, [
+        el('h3', {text: String(chart.title)}), el('p', {class: 'rgr-what', text: String(chart.what || '')}),
+        c.legend, c.canvas, c.readout
+      ]));
+      return c;
+    });
+    if (!this.charts.length) {
+      root.appendChild(el('p', {text: 'This run logged no numeric series.'}));
+    }
+  };
+
+  RunCharts.prototype.draw = function () {
+    var self = this;
+    this.theme = readTheme(this.root);
+    this.charts.forEach(function (c) {
+      self.drawChart(c);
+    });
+    this.mark();
+  };
+
+  RunCharts.prototype.drawChart = function (c) {
+    var chart = c.chart, theme = this.theme || readTheme(this.root), weight = this.weight, best = this.data.best;
+    var width = Math.max(320, Math.min(900, (this.root.clientWidth || 720) - 4)), height = 260;
+    var left = 62, right = 14, top = 10, bottom = 34, plotW = width - left - right, plotH = height - top - bottom;
+    var ctx = sizeCanvas(c.canvas, width, height), log = !!chart.log;
+    var ty = function (v) {
+      return log ? Math.log10(v) : v;
+    };
+    var lines = [], xmin = Infinity, xmax = -Infinity, ymin = Infinity, ymax = -Infinity;
+    chart.series.forEach(function (series, k) {
+      if (c.hidden[k]) {
+        return;
+      }
+      var xs = series.points.map(function (p) {
+        return p[0];
+      });
+      var ys = series.points.map(function (p) {
+        return p[1];
+      });
+      var sm = weight > 0 ? smooth(ys, weight) : ys;
+      xs.forEach(function (x, i) {
+        xmin = Math.min(xmin, x);
+        xmax = Math.max(xmax, x);
+        [ys[i], sm[i]].forEach(function (y) {
+          if (!log || y > 0) {
+            ymin = Math.min(ymin, ty(y));
+            ymax = Math.max(ymax, ty(y));
+          }
+        });
+      });
+      lines.push({k: k, name: series.name, xs: xs, ys: ys, sm: sm});
+    });
+    ctx.fillStyle = theme.bgSolid;
+    ctx.fillRect(0, 0, width, height);
+    ctx.font = '11px ' + theme.font;
+    if (!lines.length || !isFinite(xmin)) {
+      ctx.fillStyle = theme.mutedSolid;
+      ctx.fillText('No series shown.', left, top + 20);
+      return;
+    }
+    if (xmax === xmin) {
+      xmax = xmin + 1;
+    }
+    if (ymax === ymin) {
+      ymax = ymin + (log ? 1 : Math.max(1e-9, Math.abs(ymin) * 0.1 || 1));
+    }
+    var pad = (ymax - ymin) * 0.05;
+    ymin -= pad;
+    ymax += pad;
+    var X = function (x) {
+      return left + (x - xmin) / (xmax - xmin) * plotW;
+    };
+    var Y = function (v) {
+      return top + (1 - (ty(v) - ymin) / (ymax - ymin)) * plotH;
+    };
+    // grid and axes
+    ctx.strokeStyle = theme.faintSolid;
+    ctx.lineWidth = 1;
+    ctx.fillStyle = theme.mutedSolid;
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'right';
+    var yTicks = log ? niceTicks(Math.ceil(ymin), Math.floor(ymax), Math.max(1, Math.floor(ymax) - Math.ceil(ymin)))
+      : niceTicks(ymin, ymax, 5);
+    yTicks.forEach(function (t) {
+      var y = top + (1 - (t - ymin) / (ymax - ymin)) * plotH;
+      if (y < top - 1 || y > top + plotH + 1) {
+        return;
+      }
+      ctx.beginPath();
+      ctx.moveTo(left, Math.round(y) + 0.5);
+      ctx.lineTo(left + plotW, Math.round(y) + 0.5);
+      ctx.stroke();
+      ctx.fillText(log ? tickText(Math.pow(10, t)) : tickText(t), left - 6, y);
+    });
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    niceTicks(xmin, xmax, 6).forEach(function (t) {
+      var x = X(t);
+      ctx.beginPath();
+      ctx.moveTo(Math.round(x) + 0.5, top);
+      ctx.lineTo(Math.round(x) + 0.5, top + plotH);
+      ctx.stroke();
+      ctx.fillText(tickText(t), x, top + plotH + 5);
+    });
+    ctx.fillText('step', left + plotW / 2, top + plotH + 19);
+    ctx.strokeStyle = theme.mutedSolid;
+    ctx.strokeRect(left + 0.5, top + 0.5, plotW, plotH);
+    // best step
+    if (best && (chart.key === 'loss' || chart.key === 'metrics') && best.step >= xmin && best.step <= xmax) {
+      ctx.save();
+      ctx.setLineDash([4, 3]);
+      ctx.strokeStyle = theme.fgSolid;
+      ctx.beginPath();
+      ctx.moveTo(Math.round(X(best.step)) + 0.5, top);
+      ctx.lineTo(Math.round(X(best.step)) + 0.5, top + plotH);
+      ctx.stroke();
+      ctx.restore();
+      ctx.fillStyle = theme.fgSolid;
+      var onLeft = X(best.step) > left + plotW * 0.8;
+      ctx.textAlign = onLeft ? 'right' : 'left';
+      ctx.textBaseline = 'top';
+      ctx.fillText('best step ' + tickText(best.step), X(best.step) + (onLeft ? -4 : 4), top + 3);
+    }
+    // lines: raw faint when smoothing, smoothed solid
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, plotW, plotH);
+    ctx.clip();
+    lines.forEach(function (line) {
+      var colour = headColour(line.k);
+      var passes = weight > 0 ? [[line.ys, 0.25, 1], [line.sm, 1, 1.8]] : [[line.ys, 1, 1.8]];
+      passes.forEach(function (pass) {
+        ctx.globalAlpha = pass[1];
+        ctx.strokeStyle = colour;
+        ctx.fillStyle = colour;
+        ctx.lineWidth = pass[2];
+        ctx.beginPath();
+        var started = false;
+        line.xs.forEach(function (x, i) {
+          var v = pass[0][i];
+          if (log && !(v > 0)) {
+            started = false;
+            return;
+          }
+          if (started) {
+            ctx.lineTo(X(x), Y(v));
+          } else {
+            ctx.moveTo(X(x), Y(v));
+            started = true;
+          }
+        });
+        ctx.stroke();
+        if (line.xs.length === 1) {
+          ctx.beginPath();
+          ctx.arc(X(line.xs[0]), Y(pass[0][0]), 3, 0, 2 * Math.PI);
+          ctx.fill();
+        }
+      });
+    });
+    ctx.restore();
+    ctx.globalAlpha = 1;
+    // hover readout: nearest logged step of each shown series
+    if (c.hover !== null && c.hover >= left && c.hover <= left + plotW) {
+      var step = xmin + (c.hover - left) / plotW * (xmax - xmin);
+      ctx.strokeStyle = theme.fgSolid;
+      ctx.beginPath();
+      ctx.moveTo(Math.round(c.hover) + 0.5, top);
+      ctx.lineTo(Math.round(c.hover) + 0.5, top + plotH);
+      ctx.stroke();
+      c.readout.textContent = '';
+      lines.forEach(function (line) {
+        var best = 0;
+        for (var i = 1; i < line.xs.length; i++) {
+          if (Math.abs(line.xs[i] - step) < Math.abs(line.xs[best] - step)) {
+            best = i;
+          }
+        }
+        var text = line.name + ' @ ' + tickText(line.xs[best]) + ': ' + tickText(line.ys[best]) +
+          (weight > 0 ? ' (smoothed ' + tickText(line.sm[best]) + ')' : '');
+        var item = el('span', {class: 'rgr-key rgr-value', text: text});
+        item.style.color = headColour(line.k);
+        c.readout.appendChild(item);
+        ctx.fillStyle = headColour(line.k);
+        ctx.beginPath();
+        ctx.arc(X(line.xs[best]), Y(weight > 0 ? line.sm[best] : line.ys[best]), 3, 0, 2 * Math.PI);
+        ctx.fill();
+      });
+    }
+  };
+
+  function initRuns() {
+    Array.prototype.forEach.call(document.querySelectorAll('.rg-run[data-run]'), function (root) {
+      for (var i = 0; i < runCharts.length; i++) {
+        if (runCharts[i].root === root) {
+          return;
+        }
+      }
+      var chart = new RunCharts(root);
+      runCharts.push(chart);
+      try {
+        chart.start();
+      } catch (err) {
+        root.setAttribute('data-rg-error', err && err.message ? err.message : String(err));
+        chart.mark();
+      }
+    });
+  }
 
   var readyResolve;
   var ready = new Promise(function (resolve) {
@@ -2329,6 +2894,11 @@
           viewer.render(); // sizes follow the container width
         }
       });
+      runCharts.forEach(function (chart) {
+        if (chart.data) {
+          chart.draw();
+        }
+      });
     }, 200);
   });
 
@@ -2351,11 +2921,20 @@
       });
     });
     observer.observe(document.body, {attributes: true, attributeFilter: ['data-md-color-scheme']});
+    var runObserver = new MutationObserver(function () {
+      runCharts.forEach(function (chart) {
+        if (chart.data) {
+          chart.draw();
+        }
+      });
+    });
+    runObserver.observe(document.body, {attributes: true, attributeFilter: ['data-md-color-scheme']});
   }
 
   function boot() {
     watchPalette();
     init();
+    initRuns();
   }
 
   if (document.readyState === 'loading') {
@@ -2401,6 +2980,14 @@
       return viewer && viewer.layerData ? viewer.headSVG() : null;
     },
     /** Look for new .rg-viewer containers (for pages that add them later). */
-    init: init
+    init: init,
+    /** TensorBoard-style debiased EMA, as the training-run charts draw it. */
+    smooth: smooth,
+    /** Training-run chart containers on this page and their data keys. */
+    runs: function () {
+      return runCharts.map(function (chart) {
+        return {key: chart.key, drawn: chart.drawn, charts: chart.charts.length};
+      });
+    }
   };
 })();

@@ -1,0 +1,302 @@
+"""Beyond attention maps (issue 8): rollout and prediction data files, model-diff pages, training-run pages.
+
+- Per shown (model, example): ``R.js`` (attention rollout, uint8 [L, n, n]) and ``P.js`` (masked-token
+  predictions), loaded on demand by the viewer's Rollout and Predictions views; ``meta.js`` says
+  which exist (``rollout_file``, ``predictions``).
+- ``diff-<base>-<other>.md``: per-head change of every pattern score and the mean Jensen-Shannon
+  distance between the two models' attention rows (``reportgen.analysis.model_diff``). The distance is
+  computed while records stream in: records of models in a diff carry a float16 copy of the attention;
+  the first model's copy waits in a temporary folder until the other model's record of the same example
+  arrives, then both are compared and the file is deleted (memory stays flat).
+- ``runs/<id>.md`` + ``data/runs/run-<id>.js``: training curves drawn by the viewer bundle.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from reportgen.render.fs import write_text
+from reportgen.render.payload import b64, data_script
+
+ROLLOUT_FILE = "R.js"
+PREDICTIONS_FILE = "P.js"
+RUNS_DIR = "runs"
+BEYOND_CSS = "assets/reportgen/beyond.css"
+ROLLOUT_FORMULA = ("Â_l = rownorm(0.5 · mean_h A_l + 0.5 · I);  R_0 = Â_0,  R_l = Â_l · R_(l-1)  "
+                   "(Abnar & Zuidema 2020)")
+
+
+def diff_page(base: str, other: str) -> str:
+    return f"diff-{base}-{other}.md"
+
+
+def run_page(slug: str) -> str:
+    return f"{RUNS_DIR}/{slug}.md"
+
+
+def run_data_file(slug: str) -> str:
+    return f"data/{RUNS_DIR}/run-{slug}.js"
+
+
+# ---------------------------------------------------------------- per-example files
+
+
+def _text(value) -> str:
+    return str(np.asarray(value).item()) if value is not None else ""
+
+
+def write_example_files(folder: Path, key: str, example, record) -> None:
+    """``R.js`` and ``P.js`` of one shown (model, example), from the record's extras."""
+    rollout_q = record.extras.get("rollout_q")
+    if rollout_q is not None:
+        layers, n, _ = rollout_q.shape
+        write_text(folder / ROLLOUT_FILE, data_script({
+            "kind": "rollout", "key": key, "layers": int(layers), "n": int(n), "residual": 0.5,
+            "data": b64(np.ascontiguousarray(rollout_q, dtype=np.uint8))}))
+    if _text(record.extras.get("pred_status")) == "ok":
+        words = example.words()
+        items = []
+        for k, w in enumerate(record.extras["pred_word"]):
+            tokens, probs = record.extras["pred_tokens"][k], record.extras["pred_probs"][k]
+            items.append({
+                "word": int(w), "text": words[int(w)].text if 0 <= int(w) < len(words) else "",
+                "pieces": int(record.extras["pred_pieces"][k]),
+                "actual": round(float(record.extras["pred_actual"][k]), 6),
+                "top": [[str(t), round(float(p), 6)] for t, p in zip(tokens, probs)],
+            })
+        write_text(folder / PREDICTIONS_FILE, data_script({"kind": "predictions", "key": key, "words": items}))
+
+
+def kept_extras(record) -> dict:
+    """What the page step still needs of the extras once the heavy arrays are gone."""
+    return {"has_rollout": np.array(record.extras.get("rollout_q") is not None),
+            "pred_status": np.array(_text(record.extras.get("pred_status")) or "unknown"),
+            "pred_reason": np.array(_text(record.extras.get("pred_reason")))}
+
+
+def meta_fields(record) -> dict:
+    """Extra fields of ``meta.js``: which rollout and prediction files exist, and why not."""
+    from reportgen.extract.predictions import STATUS_TEXT
+
+    status = _text(record.extras.get("pred_status")) or "unknown"
+    text = STATUS_TEXT.get(status, "No masked-token predictions are stored for this example.")
+    reason = _text(record.extras.get("pred_reason"))
+    if status == "no-head" and reason:
+        text += f" ({reason})"
+    has_rollout = bool(np.asarray(record.extras.get("has_rollout", False)).item())
+    return {"rollout_file": ROLLOUT_FILE if has_rollout else None, "rollout_formula": ROLLOUT_FORMULA,
+            "predictions": {"status": status, "text": text, "file": PREDICTIONS_FILE if status == "ok" else None}}
+
+
+# ---------------------------------------------------------------- model diffs
+
+
+class DiffCollector:
+    """Accumulates per-head Jensen-Shannon sums for every ``diffs:`` pair while records stream in."""
+
+    def __init__(self, manifest):
+        from reportgen.pipeline import examples_for
+
+        specs = {s.slug: s for s in manifest.models}
+        self.pairs = [(d.base, d.other) for d in getattr(manifest, "diffs", ())]
+        self.common: dict[tuple[str, str], set[str]] = {}
+        for base, other in self.pairs:
+            a = {e.slug for e in examples_for(specs[base], manifest.examples)}
+            b = {e.slug for e in examples_for(specs[other], manifest.examples)}
+            self.common[(base, other)] = a & b
+        self.order = {e.slug: i for i, e in enumerate(manifest.examples)}
+        # per pair: example -> (per-head sums, rows); summed in manifest order at the end, so the page does not
+        # depend on the order records arrive in (cached ones first): a resumed build stays byte-identical
+        self.acc = {pair: {"per_example": {}, "mismatch": [], "precision": set()} for pair in self.pairs}
+        self.tmp: Path | None = None
+        self.waiting: dict[tuple[str, str], tuple[Path, list[str], np.ndarray, str]] = {}
+        self.seen: set[tuple[str, str]] = set()
+
+    def add(self, model: str, example: str, record) -> None:
+        pairs = [p for p in self.pairs if model in p and example in self.common[p]]
+        if not pairs:
+            return
+        attention, precision = _diff_attention(record)
+        store = False
+        for pair in pairs:
+            partner = pair[1] if model == pair[0] else pair[0]
+            if (partner, example) not in self.seen:
+                store = True
+                continue
+            path, tokens, special, partner_precision = self.waiting[(partner, example)]
+            acc = self.acc[pair]
+            if tokens != list(record.tokens):
+                acc["mismatch"].append(example)
+                continue
+            other_attention = np.load(path)
+            from reportgen.analysis.model_diff import head_js_sums
+
+            base_att, other_att = (other_attention, attention) if model == pair[1] else (attention, other_attention)
+            acc["per_example"][example] = head_js_sums(base_att.astype(np.float64), other_att.astype(np.float64),
+                                                       special)
+            acc["precision"] |= {precision, partner_precision}
+        self.seen.add((model, example))
+        if store:
+            if self.tmp is None:
+                self.tmp = Path(tempfile.mkdtemp(prefix="reportgen-diff-"))
+            path = self.tmp / f"{len(self.waiting)}.npy"
+            np.save(path, attention)
+            self.waiting[(model, example)] = (path, list(record.tokens), np.asarray(record.special, dtype=bool),
+                                              precision)
+
+    def totals(self, pair: tuple[str, str]) -> tuple[np.ndarray | None, int, int]:
+        """(per-head sum of JS distances, rows, examples) of one pair, summed in manifest order."""
+        items = sorted(self.acc[pair]["per_example"].items(), key=lambda kv: self.order[kv[0]])
+        if not items:
+            return None, 0, 0
+        total = np.zeros_like(items[0][1][0])
+        for _, (sums, _count) in items:
+            total = total + sums
+        return total, sum(count for _, (_, count) in items), len(items)
+
+    def close(self) -> None:
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+        self.waiting.clear()
+
+
+def _diff_attention(record) -> tuple[np.ndarray, str]:
+    f16 = record.extras.get("attention_f16")
+    if f16 is not None:
+        return np.asarray(f16, dtype=np.float16), "float16"
+    from reportgen.store.quantize import dequantize
+
+    return dequantize(record.attention_q).astype(np.float16), "uint8"
+
+
+def _fmt(value, digits: int = 3, signed: bool = False) -> str:
+    if value is None or not math.isfinite(float(value)):
+        return "–"
+    value = float(value)
+    if abs(value) < 0.5 * 10 ** -digits:
+        value = 0.0  # no "-0.000"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _heat(key: str, grid: np.ndarray, signed: bool, what: str, digits: int = 3) -> dict:
+    finite = grid[np.isfinite(grid)]
+    high = float(np.max(np.abs(finite))) if finite.size else 0.0
+    high = high if high > 0 else 1.0
+    rows = []
+    for l in range(grid.shape[0]):
+        row = []
+        for h in range(grid.shape[1]):
+            v = float(grid[l, h])
+            ok = math.isfinite(v)
+            pos = min(1.0, abs(v) / high) if ok else 0.0
+            row.append({"layer": l, "head": h, "text": _fmt(v, digits, signed) if ok else "–", "v": f"{pos:.3f}",
+                        "hi": pos > 0.6, "nan": not ok, "neg": ok and v < 0,
+                        "title": f"layer {l}, head {h} (exBERT <{l + 1},{h + 1}>): {what} {_fmt(v, 4, signed)}",
+                        "href": None})
+        rows.append(row)
+    return {"key": key, "rows": rows, "heads": grid.shape[1], "high": high}
+
+
+def diff_views(context, collector: DiffCollector) -> list[dict]:
+    """One view per ``diffs:`` entry (for ``diff.html.j2``)."""
+    from reportgen.analysis.model_diff import score_changes
+    from reportgen.render.atlas import MAPS
+
+    runs = {r.spec.slug: r for r in context.runs}
+    views = []
+    for base, other in collector.pairs:
+        rb, ro = runs.get(base), runs.get(other)
+        view = {"base": rb.spec if rb else None, "other": ro.spec if ro else None, "page": diff_page(base, other),
+                "base_slug": base, "other_slug": other, "problem": None, "maps": [], "js": None,
+                "layer_js": [], "top": [], "same_weights": False}
+        views.append(view)
+        hb, ho = context.heads_files.get(base), context.heads_files.get(other)
+        if hb is None or ho is None:
+            failed = base if hb is None else other
+            view["problem"] = f"model {failed} did not run (see the home page), so there is nothing to compare."
+            continue
+        shape_b = (hb["model"]["layers"], hb["model"]["heads"])
+        shape_o = (ho["model"]["layers"], ho["model"]["heads"])
+        if shape_b != shape_o:
+            view["problem"] = (f"the models have different shapes ({shape_b[0]} × {shape_b[1]} and {shape_o[0]} × "
+                               f"{shape_o[1]} layers × heads): a head-by-head diff needs the same shape.")
+            continue
+        view["layers"], view["heads"] = shape_b
+        view["same_weights"] = (rb.spec.id == ro.spec.id and rb.revision == ro.revision)
+        view["dtypes"] = (rb.provenance.get("dtype", "float32"), ro.provenance.get("dtype", "float32"))
+        view["examples_base"], view["examples_other"] = hb["examples"], ho["examples"]
+        acc = collector.acc[(base, other)]
+        total, rows, examples = collector.totals((base, other))
+        view["common"] = len(collector.common[(base, other)])
+        view["compared"] = examples
+        view["mismatch"] = sorted(acc["mismatch"], key=lambda e: collector.order[e])
+        view["precision"] = sorted(acc["precision"])
+        view["positions"] = rows
+        if total is not None and rows:
+            js = total / rows
+            view["js"] = _heat("js", js, False, "mean Jensen-Shannon distance",
+                               digits=3 if float(np.nanmax(js)) >= 0.1 else 4)
+            view["js_mean"] = _fmt(float(js.mean()), 4)
+            view["js_max"] = _fmt(float(js.max()), 4)
+            view["layer_js"] = [{"layer": l, "mean": _fmt(float(js[l].mean()), 4), "max": _fmt(float(js[l].max()), 4)}
+                                for l in range(js.shape[0])]
+            order = np.argsort(-js, axis=None, kind="stable")[:10]
+            view["top"] = [{"layer": int(i // js.shape[1]), "head": int(i % js.shape[1]),
+                            "value": _fmt(float(js.flat[i]), 4)} for i in order]
+        for key, delta in score_changes(hb, ho).items():
+            title, what = MAPS.get(key, (key, key))
+            finite = delta[np.isfinite(delta)]
+            small = finite.size and float(np.max(np.abs(finite))) < 0.01
+            heat = _heat(key, delta, True, "change", digits=4 if small else 3)
+            heat.update(title=title, what=what, largest=_fmt(float(np.max(np.abs(finite))) if finite.size else None, 4),
+                        unit="nats" if key == "entropy" else "")
+            view["maps"].append(heat)
+    return views
+
+
+# ---------------------------------------------------------------- pages
+
+
+def render(context, collector: DiffCollector, runs_data: list, root: Path) -> Iterator[tuple[str, str]]:
+    """Yield (path relative to site_src, text) for diff and run pages; writes the run data files."""
+    from reportgen.render.mkdocs_config import nav_title
+    from reportgen.render.pages import front_matter
+    from reportgen.render.templates import environment
+
+    env = environment()
+    nav_diffs, nav_runs = [], []
+    for view in diff_views(context, collector):
+        base = view["base"].name if view["base"] else view["base_slug"]
+        other = view["other"].name if view["other"] else view["other_slug"]
+        title = f"Model diff: {base} → {other}"
+        nav_diffs.append({nav_title(f"{base} → {other}"): view["page"]})
+        yield view["page"], front_matter(title) + env.get_template("diff.html.j2").render(
+            diff=view, title=title, base=base, other=other)
+    for run, obj in runs_data:
+        write_text(root / run_data_file(run.slug), data_script(obj))
+        nav_runs.append({nav_title(run.name): run_page(run.slug)})
+        best = obj["best"]
+        yield run_page(run.slug), front_matter(f"Training run: {run.name}") + env.get_template("run.html.j2").render(
+            run=run, obj=obj, best=best, data_file=f"../{run_data_file(run.slug)}",
+            summary=[(k, _fmt(v, 4)) for k, v in sorted(obj["summary"].items())],
+            fmt=_fmt, relpath=_display_path(run.path, context.manifest.path))
+    context.extra_nav = ([{"Model diffs": nav_diffs}] if nav_diffs else []) + \
+        ([{"Training runs": nav_runs}] if nav_runs else [])
+
+
+def _display_path(path: str, manifest_path: str | None) -> str:
+    """The run's path relative to the manifest's folder when inside it (no absolute paths on pages)."""
+    import os
+
+    if manifest_path:
+        folder = os.path.dirname(os.path.abspath(manifest_path))
+        rel = os.path.relpath(path, folder)
+        if not rel.startswith(".."):
+            return rel.replace(os.sep, "/")
+    return os.path.basename(path)

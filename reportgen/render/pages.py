@@ -105,9 +105,12 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
     for view in models:
         for example in view["examples"]:
             by_example.setdefault(example.slug, []).append(view)
+    # examples listed without a link: beyond settings.display_limit, `show: false`, or run by no model
+    without_page = sum(1 for e in manifest.examples if not (e.slug in context.shown and by_example.get(e.slug)))
+    limits = {"without_page": without_page, "display_limit": manifest.settings.display_limit}
     yield "index.md", front_matter(manifest.title) + env.get_template("home.html.j2").render(
         title=manifest.title, models=models, examples=manifest.examples[:EXAMPLES_PER_PAGE],
-        total_examples=len(manifest.examples), by_example=by_example, shown=context.shown)
+        total_examples=len(manifest.examples), by_example=by_example, shown=context.shown, **limits)
     for view in models:
         if view["heads"] is None:
             continue
@@ -121,6 +124,7 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
             "examples.html.j2").render(examples=chunk, page=page + 1, pages=pages, by_example=by_example,
                                        provenances=run_provenances(context),
                                        shown=context.shown, first=page * EXAMPLES_PER_PAGE,
+                                       total_examples=len(manifest.examples), **limits,
                                        page_names=[list_page_name(k).replace(".md", ".html") for k in range(pages)])
     for example in manifest.examples:
         if example.slug not in context.shown:

@@ -32,8 +32,9 @@ HIDDEN, LAYERS, HEADS, INTERMEDIATE, POSITIONS = 32, 2, 4, 37, 128
 INIT = 0.2
 
 
-def wordpiece_tokenizer(vocab_size: int = 160):
-    """Cased WordPiece (BERT style) with [CLS] A [SEP] (B [SEP]) and type ids 0/1."""
+def wordpiece_tokenizer(vocab_size: int = 160, corpus: list[str] | None = None):
+    """Cased WordPiece (BERT style) with [CLS] A [SEP] (B [SEP]) and type ids 0/1, trained on ``corpus``
+    (default: ``CORPUS``)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -42,8 +43,9 @@ def wordpiece_tokenizer(vocab_size: int = 160):
                                                 strip_accents=False, lowercase=False)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    tok.train_from_iterator(CORPUS, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials,
-                                                                min_frequency=1, show_progress=False))
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials, min_frequency=1,
+                                        show_progress=False)
+    tok.train_from_iterator(corpus or CORPUS, trainer)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
@@ -138,12 +140,17 @@ def _family_config(family: str, tok):
     raise ValueError(family)
 
 
-def build_tiny(family: str, folder: str | Path, seed: int = 0) -> Path:
-    """Write a tiny random ``family`` model with its fast tokenizer into ``folder``; return the folder."""
+def build_tiny(family: str, folder: str | Path, seed: int = 0, tokenizer=None) -> Path:
+    """Write a tiny random ``family`` model with its fast tokenizer into ``folder``; return the folder.
+
+    ``tokenizer``: a trained ``tokenizers.Tokenizer`` of the family's kind to use instead of the default.
+    """
     import torch
     import transformers as tf
 
-    if family in ("bert", "distilbert", "electra"):
+    if tokenizer is not None:
+        tok = tokenizer
+    elif family in ("bert", "distilbert", "electra"):
         tok = wordpiece_tokenizer()
     elif family == "xlm-roberta":
         tok = unigram_tokenizer()

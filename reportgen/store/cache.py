@@ -34,13 +34,20 @@ def cache_key(parts: dict) -> str:
 
 
 def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``payload`` to ``path`` through a temporary file in the same folder and a rename.
+
+    No fsync: a killed build leaves each entry whole or absent (the rename is atomic and the kernel
+    keeps what was written). Only a power cut can leave a damaged entry, and the checksum on read
+    turns that into a recomputation; syncing every record would cost more than analysing it.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
+    try:
+        handle = open(tmp, "wb")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(tmp, "wb")
+    with handle:
         handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 

@@ -1,16 +1,20 @@
 """The per-(model, example) record: everything later steps need, so the model never runs twice.
 
-Serialised as an ``.npz`` archive: arrays as they are, plus one JSON string ``meta``.
+Serialised as ``b"RGR2"``, a little-endian uint32 header length, a UTF-8 JSON header, then each array's
+raw bytes at an 8-byte-aligned offset. The header holds the record's scalar fields (``meta``) and, per
+array, its name, numpy dtype string, shape and offset; reading is ``numpy.frombuffer`` per array. (An
+``.npz`` archive cost more than the analysis of a light record; the cache adds the checksum.)
 """
 from __future__ import annotations
 
-import io
 import json
+import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+MAGIC = b"RGR2"
 
 
 @dataclass
@@ -46,24 +50,61 @@ class Record:
                   "sums_count": self.sums_count, "attention_q": self.attention_q}
         for index, weights in enumerate(self.coref):
             arrays[f"coref_{index}"] = weights
-        for name, value in self.extras.items():
-            arrays[f"x_{name}"] = value
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        return buffer.getvalue()
+        for name in sorted(self.extras):  # bytes do not depend on the order extras were added in
+            arrays[f"x_{name}"] = self.extras[name]
+        return pack_arrays(arrays)
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> "Record":
-        with np.load(io.BytesIO(payload), allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("version") != RECORD_VERSION:
-                raise ValueError(f"record version {meta.get('version')} != {RECORD_VERSION}")
-            return cls(
-                model=meta["model"], example=meta["example"], tokens=list(meta["tokens"]),
-                special=data["special"], segment=data["segment"], word=data["word"], punct=data["punct"],
-                full_length=int(meta["full_length"]), truncated=bool(meta["truncated"]), causal=bool(meta["causal"]),
-                sums_num=data["sums_num"], sums_count=data["sums_count"],
-                coref=[data[f"coref_{i}"] for i in range(int(meta["pairs"]))],
-                attention_q=data["attention_q"],
-                extras={name: data[f"x_{name}"] for name in meta.get("extras", [])},
-            )
+        data = unpack_arrays(payload)
+        meta = json.loads(str(data["meta"]))
+        if meta.get("version") != RECORD_VERSION:
+            raise ValueError(f"record version {meta.get('version')} != {RECORD_VERSION}")
+        return cls(
+            model=meta["model"], example=meta["example"], tokens=list(meta["tokens"]),
+            special=data["special"], segment=data["segment"], word=data["word"], punct=data["punct"],
+            full_length=int(meta["full_length"]), truncated=bool(meta["truncated"]), causal=bool(meta["causal"]),
+            sums_num=data["sums_num"], sums_count=data["sums_count"],
+            coref=[data[f"coref_{i}"] for i in range(int(meta["pairs"]))],
+            attention_q=data["attention_q"],
+            extras={name: data[f"x_{name}"] for name in meta.get("extras", [])},
+        )
+
+
+def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
+    """Named arrays -> bytes (layout in the module docstring). Object arrays are refused."""
+    entries, chunks, offset = [], [], 0
+    for name, value in arrays.items():
+        value = np.asarray(value)
+        if not value.flags.c_contiguous:
+            value = value.copy(order="C")  # (np.ascontiguousarray would turn a 0-d array into 1-d)
+        if value.dtype.hasobject:
+            raise ValueError(f"array {name!r} has dtype object; records hold plain arrays only")
+        raw = value.tobytes()
+        entries.append([name, value.dtype.str, list(value.shape), offset, len(raw)])
+        pad = -len(raw) % 8
+        chunks.append(raw + b"\0" * pad)
+        offset += len(raw) + pad
+    header = json.dumps(entries, separators=(",", ":")).encode("utf-8")
+    header += b" " * (-(len(header) + 8) % 8)  # the data starts 8-byte aligned
+    return MAGIC + struct.pack("<I", len(header)) + header + b"".join(chunks)
+
+
+def unpack_arrays(payload: bytes) -> dict[str, np.ndarray]:
+    """Inverse of ``pack_arrays`` (fresh, writable arrays); ValueError on anything malformed."""
+    if payload[:4] != MAGIC or len(payload) < 8:
+        raise ValueError("not a reportgen record")
+    (length,) = struct.unpack("<I", payload[4:8])
+    start = 8 + length
+    try:
+        entries = json.loads(payload[8:start].decode("utf-8"))
+        out = {}
+        for name, dtype, shape, offset, size in entries:
+            kind = np.dtype(dtype)
+            if kind.hasobject or start + offset + size > len(payload):
+                raise ValueError(f"array {name!r} is malformed")
+            count = size // kind.itemsize if kind.itemsize else 0
+            out[name] = np.frombuffer(payload, dtype=kind, count=count, offset=start + offset).reshape(shape).copy()
+        return out
+    except (TypeError, KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"malformed record header ({exc})") from exc

@@ -47,6 +47,15 @@ def span_weights(
     if len(span_tokens) == 0:
         raise ValueError("no candidate spans")
     _check_positions(p, n, "pronoun")
+    return pronoun_span_weights(att[:, :, p, :], span_tokens)
+
+
+def pronoun_span_weights(rows: np.ndarray, span_tokens: Sequence[np.ndarray]) -> np.ndarray:
+    """``span_weights`` from the pronoun's own attention rows ``[L, H, k, n]`` (float64 inside).
+
+    The mean over the pronoun's ``k`` pieces of each row's total on a candidate span: ``W[L, H, C]``.
+    """
+    n = rows.shape[-1]
     member = np.zeros((n, len(span_tokens)))
     for c, s in enumerate(span_tokens):
         s = np.asarray(s, dtype=np.intp).reshape(-1)
@@ -54,8 +63,7 @@ def span_weights(
             raise ValueError(f"candidate span {c} has no tokens")
         _check_positions(s, n, f"candidate span {c}")
         member[s, c] = 1.0
-    rows = np.asarray(att[:, :, p, :], dtype=np.float64)  # [L, H, k, n]
-    return (rows @ member).mean(axis=2)  # [L, H, C]
+    return (np.asarray(rows, dtype=np.float64) @ member).mean(axis=2)  # [L, H, C]
 
 
 def _check_positions(pos: np.ndarray, n: int, what: str) -> None:

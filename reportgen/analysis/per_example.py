@@ -6,10 +6,11 @@ are small ([P, L, H] numerators, [L, H, C] weights per pair) and are what the ca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from reportgen.analysis.coref import span_weights
+from reportgen.analysis.coref import pronoun_span_weights
 from reportgen.analysis.patterns import PatternSums, pattern_sums
 
 
@@ -32,6 +33,13 @@ def analyse_example(att: np.ndarray, special: np.ndarray, punct: np.ndarray, wor
     gets an empty array and is left out of the coreference scores and baselines.
     """
     sums = pattern_sums(att, special, punct, causal=causal)
+    return ExampleAnalysis(sums, coref_weights(lambda rows: att[:, :, rows, :], word, coref_pairs))
+
+
+def coref_weights(pronoun_rows: Callable[[np.ndarray], np.ndarray], word: np.ndarray,
+                  coref_pairs) -> list[np.ndarray]:
+    """Per pair, W ``[L, H, C]`` (``coref.span_weights``); ``pronoun_rows(positions)`` gives the
+    attention rows ``[L, H, k, n]`` of those token positions. Cut-off pairs get shape (0,)."""
     weights: list[np.ndarray] = []
     for pair in coref_pairs:
         pronoun = span_tokens(word, pair.pronoun.first, pair.pronoun.last)
@@ -39,5 +47,5 @@ def analyse_example(att: np.ndarray, special: np.ndarray, punct: np.ndarray, wor
         if pronoun.size == 0 or any(span.size == 0 for span in spans):
             weights.append(np.zeros((0,), dtype=np.float64))
             continue
-        weights.append(np.asarray(span_weights(att, pronoun, spans), dtype=np.float64))
-    return ExampleAnalysis(sums, weights)
+        weights.append(np.asarray(pronoun_span_weights(pronoun_rows(pronoun), spans), dtype=np.float64))
+    return weights

@@ -63,15 +63,73 @@ def _pad_id(tokenizer) -> int:
     return 0
 
 
-def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],
-                max_tokens: int = 8192, on_batch=None, capture=None,
-                batches: Sequence[Sequence[int]] | None = None, want_qk=None) -> Iterator[Extracted]:
-    """Yield one ``Extracted`` per encoded example, in batch order (shortest first).
+class Batch:
+    """One forward pass over a padded batch (right padding, ``W`` = longest example).
 
-    ``on_batch(count)`` is called after each forward pass (for progress bars and counting passes);
-    ``capture`` (a ``QKCapture``) adds each example's query and key vectors. ``batches`` (lists of
-    indices into ``encoded``) replaces the plan of ``plan_batches``. ``want_qk(encoded)`` limits the q/k
-    copies to the examples that need them (default: all).
+    ``attentions``: per layer ``[B, H, W, W]`` float32 tensors, rows checked (every real row sums to 1
+    over the example's own columns, so padding got no weight). ``q``/``k``: per layer ``[B, W, H*d]``
+    projections when a ``QKCapture`` was given, else None.
+    """
+
+    def __init__(self, items: list[Encoded], attentions: list, q: list | None, k: list | None, heads: int):
+        self.items = items
+        self.attentions = attentions
+        self.q = q
+        self.k = k
+        self.heads = heads
+
+    def attention(self, row: int) -> np.ndarray:
+        """Example ``row``'s own attention, float32 ``[L, H, n, n]`` (a copy, never a view of the batch)."""
+        n = self.items[row].n
+        return np.stack([a[row, :, :n, :n].cpu().numpy() for a in self.attentions])
+
+    def qk(self, row: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Example ``row``'s query and key vectors, float16 ``[L, H, n, d]`` each (None without capture)."""
+        if self.q is None or self.k is None:
+            return None
+        n = self.items[row].n
+
+        def split(tensors) -> np.ndarray:
+            out = []
+            for t in tensors:
+                width = t.shape[-1]
+                out.append(t[row, :n].float().cpu().numpy().reshape(n, self.heads, width // self.heads).transpose(1, 0, 2))
+            return np.stack(out).astype(np.float16)
+
+        return split(self.q), split(self.k)
+
+
+def row_sum_error(attention, lengths) -> np.ndarray:
+    """Per example of a batch, the largest |row total - 1| over its real rows, totals taken over its own
+    columns only (so weight on padding counts as an error): float64 ``[B]``, nan when any value is not finite.
+
+    ``attention`` is one layer ``[B, H, W, W]`` (torch); ``lengths`` the examples' token counts. A row's
+    total over the example's columns is its full total minus what it gives the padded columns; only
+    examples shorter than the batch have those.
+    """
+    import torch
+
+    count, _, width, _ = attention.shape
+    totals = attention.sum(dim=-1)  # [B, H, W]
+    errors = np.empty(count)
+    for row, n in enumerate(lengths):
+        own = totals[row, :, :n]
+        if n < width:
+            own = own - attention[row, :, :n, n:].sum(dim=-1)
+        errors[row] = float((own.double() - 1.0).abs().max()) if n else 0.0
+    return errors
+
+
+def iter_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],
+                 max_tokens: int = 8192, on_batch=None, capture=None,
+                 batches: Sequence[Sequence[int]] | None = None) -> Iterator[Batch]:
+    """Yield one checked ``Batch`` per forward pass, shortest examples first.
+
+    Every real row of every layer must be finite and sum to 1 over the example's own tokens (dtype
+    tolerance); an example whose batched rows fail is run alone and its result, which must pass the
+    same check, replaces its row. ``on_batch(count)`` is called after each forward pass; ``capture`` (a
+    ``QKCapture``) adds query and key vectors; ``batches`` (lists of indices into ``encoded``) replaces
+    the plan of ``plan_batches``.
     """
     import torch
 
@@ -81,8 +139,9 @@ def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str]
     tolerance = DTYPE_TOLERANCE.get(getattr(loaded, "dtype", "float32"), ROW_SUM_TOLERANCE)
     if batches is None:
         batches = plan_batches([e.n for e in encoded], max_tokens=max_tokens)
-    def forward(items: list[Encoded]) -> np.ndarray:
-        """One padded forward pass; attention as float32 numpy [B, L, H, W, W]."""
+
+    def forward(items: list[Encoded]) -> tuple[list, list | None, list | None]:
+        """One padded forward pass: per layer attention [B, H, W, W] float32, and q/k when captured."""
         width = max(item.n for item in items)
         ids = torch.full((len(items), width), pad, dtype=torch.long)
         mask = torch.zeros((len(items), width), dtype=torch.long)
@@ -117,43 +176,68 @@ def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str]
                 raise RunError(f"model {loaded.ref}, example {example_names[items[0].example_index]}, layer {layer}: "
                                f"attention has shape {tuple(a.shape)}, expected {expected} "
                                "(batch x heads x tokens x tokens); the token count or head count does not match")
-        return torch.stack([a.float() for a in attentions], dim=1).cpu().numpy()
+        layers = [a.float() for a in attentions]
+        if capture is None or not capture.available or any(t is None for t in capture.q + capture.k):
+            return layers, None, None
+        return layers, list(capture.q), list(capture.k)
 
-    def checked(att: np.ndarray, name: str) -> None:
-        for layer in range(att.shape[0]):
-            check_attention(att[layer], loaded.ref, name, layer, tolerance)
+    def failures(layers: list, items: list[Encoded]) -> list[tuple[int, int, float]]:
+        """(row, first failing layer, its error) of each example whose rows fail the check."""
+        lengths = [item.n for item in items]
+        worst = np.stack([row_sum_error(a, lengths) for a in layers])  # [L, B]
+        bad = ~(worst <= tolerance)  # nan counts as bad
+        return [(row, int(np.argmax(bad[:, row])), float(worst[int(np.argmax(bad[:, row])), row]))
+                for row in range(len(items)) if bad[:, row].any()]
+
+    def fail(layers: list, item: Encoded, layer: int, error: float) -> RunError:
+        name = example_names[item.example_index]
+        if not np.isfinite(error):
+            return RunError(f"model {loaded.ref}, example {name}, layer {layer}: attention has NaN or inf values")
+        return RunError(f"model {loaded.ref}, example {name}, layer {layer}: attention rows sum to 1 +/- "
+                        f"{error:.3g} (tolerance {tolerance}); is this really softmax attention?")
 
     for batch in batches:
         items = [encoded[i] for i in batch]
-        stacked = forward(items)
+        layers, qs, ks = forward(items)
         if on_batch is not None:
             on_batch(len(items))
-        results: list[tuple[Encoded, np.ndarray, object]] = []
-        suspect: list[int] = []
-        for row, item in enumerate(items):
-            att = np.array(stacked[row, :, :, : item.n, : item.n])  # a copy: never a view of the batch
-            try:
-                checked(att, example_names[item.example_index])
-            except RunError:
-                if len(items) == 1:
-                    raise
-                suspect.append(row)
-            qk = capture.example(row, item.n) if capture is not None and (want_qk is None or want_qk(item)) else None
-            results.append((item, att, qk))
-        for row in suspect:
-            # A batched result failed the guard: run the example alone; the guard then decides.
+        bad = failures(layers, items)
+        if len(items) == 1 and bad:
+            raise fail(layers, items[0], bad[0][1], bad[0][2])
+        for row, _, _ in bad:
+            # A batched result failed the guard: run the example alone; the same guard then decides.
             item = items[row]
-            name = example_names[item.example_index]
-            alone = forward([item])
-            att = np.array(alone[0])
-            checked(att, name)
-            qk = capture.example(0, item.n) if capture is not None and (want_qk is None or want_qk(item)) else None
-            warnings.warn(f"model {loaded.ref}, example {name}: batched attention failed the row-sum check; "
-                          "recomputed alone, which passed", stacklevel=2)
-            results[row] = (item, att, qk)
-        del stacked
-        for item, att, qk in results:
-            yield Extracted(item, att, qk)
+            alone, aq, ak = forward([item])
+            again = failures(alone, [item])
+            if again:
+                raise fail(alone, item, again[0][1], again[0][2])
+            n = item.n
+            with torch.inference_mode():
+                for layer in range(len(layers)):
+                    layers[layer][row] = 0.0
+                    layers[layer][row, :, :n, :n] = alone[layer][0]
+                    if qs is not None and aq is not None:
+                        qs[layer][row, :n] = aq[layer][0]
+                        ks[layer][row, :n] = ak[layer][0]
+            warnings.warn(f"model {loaded.ref}, example {example_names[item.example_index]}: batched attention "
+                          "failed the row-sum check; recomputed alone, which passed", stacklevel=2)
+        yield Batch(items, layers, qs, ks, loaded.heads)
+
+
+def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],
+                max_tokens: int = 8192, on_batch=None, capture=None,
+                batches: Sequence[Sequence[int]] | None = None, want_qk=None) -> Iterator[Extracted]:
+    """Yield one ``Extracted`` (full float32 attention) per encoded example, in batch order (shortest first).
+
+    The per-example view of ``iter_batches`` (same arguments); ``want_qk(encoded)`` limits the q/k copies
+    to the examples that need them (default: all). The build itself analyses whole batches instead
+    (``reportgen.analysis.batched``) and copies out only what the site shows.
+    """
+    for batch in iter_batches(loaded, encoded, example_names, max_tokens=max_tokens, on_batch=on_batch,
+                              capture=capture, batches=batches):
+        for row, item in enumerate(batch.items):
+            qk = batch.qk(row) if want_qk is None or want_qk(item) else None
+            yield Extracted(item, batch.attention(row), qk)
 
 
 def _forward_arguments(model) -> set[str]:

@@ -1,0 +1,269 @@
+"""Per-example analysis computed on a padded batch, in torch: the build's fast path.
+
+The definitions are those of the numpy reference modules, which work on one example at a time:
+``patterns.pattern_sums`` (score numerators), ``rollout.rollout`` (attention rollout) and
+``coref.span_weights`` (pronoun -> candidate weights). Here the same numbers come straight from the
+batch tensors the model returned, before anything is copied out, so the work runs on every torch
+thread and no example's attention is copied unless its viewer pages need it.
+``tests/test_batched.py`` checks that both paths agree on real model output.
+
+Layout of a batch (``B`` examples, ``W`` = the longest one's token count): example ``b`` holds its
+``n_b`` tokens in positions ``0 .. n_b-1`` (right padding). Attention of one layer is ``[B, H, W, W]``;
+the model masks padded keys, so a real row gives padded columns exactly 0, and padded rows are never
+read. Masks are bool ``[B, W]``.
+
+Pure functions: tensors in, tensors out, no I/O.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+import torch
+
+from reportgen.analysis.patterns import PATTERNS
+
+_PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM = range(len(PATTERNS))
+
+
+@dataclass
+class BatchMasks:
+    """Where each pattern looks, per example of a batch (bool ``[B, W]`` each).
+
+    real: position < n_b. from_: real and not special (the from-set F of ``patterns``).
+    prev: from-positions with a previous token (i >= 1). next: from-positions with a next token
+    (i <= n_b - 2), all false for causal examples. sep: special columns j >= 1. punct: non-special
+    punctuation columns. column_index ``[B, K]`` and column_weight ``[B, K, 2]``: the separator and
+    punctuation columns of each example (weight 0: separator, 1: punctuation; 0 on unused slots).
+    """
+
+    real: torch.Tensor
+    from_: torch.Tensor
+    prev: torch.Tensor
+    next: torch.Tensor
+    sep: torch.Tensor
+    punct: torch.Tensor
+    column_index: torch.Tensor
+    column_weight: torch.Tensor
+
+    @staticmethod
+    def build(lengths: list[int], special: list, punct: list, causal: torch.Tensor) -> "BatchMasks":
+        """Masks from per-example lengths, bool ``special``/``punct`` arrays (length n_b) and ``causal`` [B]."""
+        count, width = len(lengths), max(lengths)
+        real = torch.zeros((count, width), dtype=torch.bool)
+        spec = torch.zeros((count, width), dtype=torch.bool)
+        pun = torch.zeros((count, width), dtype=torch.bool)
+        for row, n in enumerate(lengths):
+            real[row, :n] = True
+            spec[row, :n] = torch.as_tensor(np.asarray(special[row], dtype=bool))
+            pun[row, :n] = torch.as_tensor(np.asarray(punct[row], dtype=bool))
+        position = torch.arange(width)
+        lengths_t = torch.as_tensor(lengths)
+        from_ = real & ~spec
+        prev = from_ & (position >= 1)
+        next_ = from_ & (position[None, :] <= lengths_t[:, None] - 2) & ~causal[:, None]
+        sep = spec & real & (position >= 1)
+        pun = pun & ~spec & real
+        wanted = (sep | pun).numpy()
+        k = max(1, int(wanted.sum(-1).max()))
+        index = np.zeros((count, k), dtype=np.int64)
+        weight = np.zeros((count, k, 2), dtype=np.float32)
+        sep_np, pun_np = sep.numpy(), pun.numpy()
+        for row in range(count):
+            cols = np.flatnonzero(wanted[row])
+            index[row, : cols.size] = cols
+            weight[row, : cols.size, 0] = sep_np[row, cols]
+            weight[row, : cols.size, 1] = pun_np[row, cols]
+        return BatchMasks(real, from_, prev, next_, sep, pun, torch.from_numpy(index), torch.from_numpy(weight))
+
+    def to(self, device) -> "BatchMasks":
+        return BatchMasks(*(getattr(self, f.name).to(device) for f in fields(self)))
+
+    def counts(self) -> torch.Tensor:
+        """Number of from-positions behind each pattern: float64 ``[B, P]``."""
+        f = self.from_.sum(-1).double()
+        p = self.prev.sum(-1).double()
+        nx = self.next.sum(-1).double()
+        return torch.stack([p, nx, f, f, f, f, f, p, nx], dim=1)
+
+
+def causal_rows(layers: list[torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    """bool ``[B]``: no real token of example b attends to a later position, in any layer or head.
+
+    (``pipeline.is_causal`` per example.) A bidirectional model gives the first token's row positive
+    weight on later tokens, so the first rows settle nearly every example; only examples whose first
+    rows look causal get the full upper-triangle check.
+    """
+    first = torch.stack([a[:, :, 0, 1:].flatten(1).abs().amax(dim=1) for a in layers]).amax(dim=0) == 0
+    if not bool(first.any()):
+        return first
+    upper = torch.zeros(first.shape, dtype=torch.float32, device=first.device)
+    for a in layers:
+        triangle = torch.triu(a, diagonal=1) * real[:, None, :, None]
+        upper = torch.maximum(upper, triangle.flatten(1).abs().amax(dim=1).float())
+    return first & (upper == 0)
+
+
+def layer_pattern_sums(attention: torch.Tensor, masks: BatchMasks) -> torch.Tensor:
+    """Pattern numerators of one layer: float64 ``[B, P, H]``, order of ``PATTERNS``.
+
+    ``attention`` is float32 ``[B, H, W, W]``. Per-row values (a sum over one row's columns) are float32,
+    about 1e-7 relative; the sums over an example's rows are float64. Separator and punctuation mass
+    gather only those columns (``masks.columns``).
+    """
+    a = attention
+    f64 = torch.float64
+    count, heads, width, _ = a.shape
+    fm = masks.from_.to(a.dtype)[:, None, :]  # [B, 1, W]
+    prev_m = masks.prev[:, None, 1:]
+    next_m = masks.next[:, None, :-1]
+    out = torch.empty((count, len(PATTERNS), heads), dtype=f64, device=a.device)
+    out[:, _SELF] = (a.diagonal(0, -2, -1) * fm).sum(-1, dtype=f64)
+    out[:, _CLS] = (a[..., 0] * fm).sum(-1, dtype=f64)
+    out[:, _PREV] = (a.diagonal(-1, -2, -1) * prev_m).sum(-1, dtype=f64)  # A[i, i-1], i = 1 .. W-1
+    out[:, _NEXT] = (a.diagonal(1, -2, -1) * next_m).sum(-1, dtype=f64)  # A[i, i+1], i = 0 .. W-2
+    index, weight = masks.column_index, masks.column_weight  # [B, K], [B, K, 2]
+    picked = a.gather(-1, index[:, None, None, :].expand(count, heads, width, index.shape[1]))  # [B, H, W, K]
+    mass = picked @ weight[:, None]  # [B, H, W, 2]: separator and punctuation mass of each row
+    out[:, _SEP] = (mass[..., 0] * fm).sum(-1, dtype=f64)
+    out[:, _PUNCT] = (mass[..., 1] * fm).sum(-1, dtype=f64)
+    logs = a.clamp_min(torch.finfo(a.dtype).tiny).log_()  # a ln a -> 0 as a -> 0; no 0 * -inf
+    out[:, _ENT] = -((logs.mul_(a)).sum(-1) * fm).sum(-1, dtype=f64)  # nats
+    peak = a.amax(dim=-1)  # [B, H, W]
+    out[:, _PREV_AM] = (argmax_is(a, peak, -1) & prev_m).sum(-1, dtype=f64)
+    out[:, _NEXT_AM] = (argmax_is(a, peak, 1) & next_m).sum(-1, dtype=f64)
+    return out
+
+
+def argmax_is(a: torch.Tensor, peak: torch.Tensor, offset: int) -> torch.Tensor:
+    """bool: ``argmax_j a[..., i, j] == i + offset`` (offset -1 or 1), first index on ties as numpy.
+
+    ``peak`` is ``a.amax(-1)``. Rows ``i`` with ``i + offset`` outside ``0..W-1`` are left out: the
+    result is ``[B, H, W-1]``, for rows 1..W-1 (offset -1) or 0..W-2 (offset 1). A row whose diagonal
+    value equals its maximum is checked for an earlier equal maximum (rare); amax and a compare cost
+    less than argmax over the whole batch.
+    """
+    value = a.diagonal(offset, -2, -1)  # a[i, i + offset]
+    rows = peak[..., 1:] if offset < 0 else peak[..., :-1]
+    hit = value == rows
+    found = torch.nonzero(hit)  # [k, 3] (b, h, row index within the diagonal)
+    if found.numel():
+        first_row = 1 if offset < 0 else 0
+        b, h, r = found.unbind(1)
+        i = r + first_row
+        lines = a[b, h, i]  # [k, W]
+        earlier = (lines == rows[b, h, r][:, None]) & (torch.arange(a.shape[-1], device=a.device) < (i + offset)[:, None])
+        hit[b, h, r] = ~earlier.any(dim=1)
+    return hit
+
+
+def batch_rollout(layers: list[torch.Tensor], residual: float = 0.5) -> torch.Tensor:
+    """Attention rollout (``rollout.rollout``) of a padded batch: float64 ``[B, L, W, W]``.
+
+    ``layers`` are the [B, H, W, W] attentions. An example's own block ``[:n, :n]`` equals its
+    unpadded rollout: a real row gives padded columns weight 0, so padded tokens never feed real ones.
+    """
+    count, _, width, _ = layers[0].shape
+    eye = torch.eye(width, dtype=torch.float64)
+    current = eye.expand(count, width, width)
+    out = []
+    for attention in layers:
+        mixed = (1.0 - residual) * attention.double().mean(dim=1) + residual * eye
+        mixed = mixed / mixed.sum(dim=-1, keepdim=True)
+        current = mixed @ current
+        out.append(current)
+    return torch.stack(out, dim=1)
+
+
+def quantize_tensor(values: torch.Tensor) -> torch.Tensor:
+    """``store.quantize.quantize`` in torch: round(255 * a) as uint8, computed in float64 (same bits)."""
+    return values.double().mul_(255.0).round_().to(torch.uint8)  # softmax weights lie in [0, 1]
+
+
+def qk_softmax_errors(q: torch.Tensor, k: torch.Tensor, attention: torch.Tensor, real: torch.Tensor,
+                      causal: torch.Tensor, heads: int) -> torch.Tensor:
+    """Largest |softmax(q . k / sqrt(d)) - A| per example when q and k are rounded to float16: ``[B]``.
+
+    ``q``, ``k``: one layer's projections ``[B, W, H*d]``; ``attention`` ``[B, H, W, W]``. This is the
+    precision of the neuron view (``pipeline.qk_softmax_error`` for one example).
+    """
+    count, width, hidden = q.shape
+    d = hidden // heads
+    qh = q.reshape(count, width, heads, d).transpose(1, 2).half().float()
+    kh = k.reshape(count, width, heads, d).transpose(1, 2).half().float()
+    scores = (qh @ kh.transpose(-1, -2)).mul_(1.0 / float(d) ** 0.5)
+    blocked = ~real[:, None, None, :]
+    if bool(causal.any()):
+        lower = torch.ones((width, width), dtype=torch.bool, device=q.device).tril()
+        blocked = blocked | (causal[:, None, None, None] & ~lower)
+    probs = torch.softmax(scores.masked_fill_(blocked, float("-inf")), dim=-1)
+    error = probs.sub_(attention).abs_().masked_fill_(~real[:, None, :, None], 0.0)
+    return error.flatten(1).amax(dim=1).double()
+
+
+@dataclass
+class ExampleResult:
+    """What the build keeps of one example of a batch (numpy, the example's own n tokens).
+
+    ``num`` float64 ``[P, L, H]`` and ``count`` float64 ``[P]``: pattern numerators and counts.
+    ``coref``: per annotated pair float64 ``[L, H, C]`` (shape (0,) when truncation cut it off).
+    The rest only for examples with viewer pages (else None): ``attention_q`` uint8 ``[L, H, n, n]``,
+    ``rollout_q`` uint8 ``[L, n, n]``, ``qk`` float16 ``[L, H, n, d]`` pair with ``qk_error`` (the
+    neuron view's softmax error), and for model diffs ``attention_f16`` float16 ``[L, H, n, n]``.
+    """
+
+    num: np.ndarray
+    count: np.ndarray
+    coref: list
+    causal: bool
+    attention_q: np.ndarray | None = None
+    rollout_q: np.ndarray | None = None
+    qk: tuple | None = None
+    qk_error: float | None = None
+    attention_f16: np.ndarray | None = None
+
+
+def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[bool],
+                  want_f16: list[bool]) -> list[ExampleResult]:
+    """Analyse every example of a checked ``extract.attention.Batch`` at once.
+
+    ``coref_pairs[b]``: the manifest's coreference pairs of example b; ``heavy[b]``: it gets viewer pages
+    (quantised attention and rollout); ``want_qk[b]``: it also gets the neuron view's q/k;
+    ``want_f16[b]``: keep a float16 copy for model diffs.
+    """
+    from reportgen.analysis.per_example import coref_weights
+
+    items, layers = batch.items, batch.attentions
+    lengths = [item.n for item in items]
+    device = layers[0].device
+    real = (torch.arange(max(lengths))[None, :] < torch.as_tensor(lengths)[:, None]).to(device)
+    causal = causal_rows(layers, real)
+    masks = BatchMasks.build(lengths, [i.special for i in items], [i.punct for i in items], causal.cpu())
+    if device.type != "cpu":
+        masks = masks.to(device)
+    num = torch.stack([layer_pattern_sums(a, masks) for a in layers], dim=2).cpu().numpy()  # [B, P, L, H]
+    counts = masks.counts().cpu().numpy()
+    results = [ExampleResult(num[b], counts[b], [], bool(causal[b])) for b in range(len(items))]
+    for b, item in enumerate(items):
+        if coref_pairs[b]:
+            n = item.n
+            results[b].coref = coref_weights(
+                lambda rows, b=b, n=n: np.stack([a[b][:, rows, :n].cpu().numpy() for a in layers]), item.word, coref_pairs[b])
+    # Viewer data: each example on its own n x n block (views, no copies of the batch), so its bits do
+    # not depend on which batch-mates also needed viewer data (cached ones do not).
+    for b, n in enumerate(lengths):
+        if heavy[b]:
+            own = [a[b : b + 1, :, :n, :n] for a in layers]
+            results[b].attention_q = np.stack([quantize_tensor(a[0]).cpu().numpy() for a in own])
+            results[b].rollout_q = quantize_tensor(batch_rollout(own)[0]).cpu().numpy()
+        if want_qk[b] and batch.q is not None:
+            errors = [qk_softmax_errors(q[b : b + 1, :n], k[b : b + 1, :n], a[b : b + 1, :, :n, :n], real[b : b + 1, :n],
+                                        causal[b : b + 1], batch.heads) for q, k, a in zip(batch.q, batch.k, layers)]
+            results[b].qk = batch.qk(b)
+            results[b].qk_error = float(torch.cat(errors).max())
+    for b, item in enumerate(items):
+        if want_f16[b]:
+            n = item.n
+            results[b].attention_f16 = np.stack([a[b, :, :n, :n].cpu().numpy().astype(np.float16) for a in layers])
+    return results

@@ -6,7 +6,9 @@ Prints one table:
   (b) reportgen: extraction + analysis + storing (cache entries, viewer data) via ``run_model``;
   (c) their ratio (target >= 0.85);
   (d) peak RSS of a full build at 100 and at 1,000 examples (target: 1,000 <= 1.3 x 100);
-  (e) total build time at 1,000 examples including rendering and ``mkdocs build``.
+  (e) total build time at 1,000 examples including rendering and ``mkdocs build``;
+  (f) seconds until that site's home, atlas, example list and one example page (head view) are drawn
+      in offline Chromium from file:// (bench/open_site.py; fails on any non-file request).
 
 Run: ``HF_HUB_OFFLINE=1 python bench/extract.py [--examples 1000]``.
 """
@@ -134,6 +136,9 @@ def main() -> None:
         bare_s, ours_s = min(bare_runs), min(ours_runs)
         rss_small, _ = build_rss(small, folder)
         rss_big, build_s = build_rss(big, folder)
+        from open_site import open_site
+
+        opened = open_site(folder / big.stem / "site")
         lengths = [x["tokens"] for x in __import__("json").loads(
             (folder / big.stem / "site_src" / "data" / "index.json").read_text())["models"][0]["examples"]]
     bare_rate, ours_rate = count / bare_s, count / ours_s
@@ -149,6 +154,7 @@ def main() -> None:
     print(f"| (d) peak RSS, build of {max(1, count // 10)} / {count} examples | {rss_small:.0f} MB / {rss_big:.0f} MB "
           f"(x{rss_big / rss_small:.2f}) | <= 1.3x |")
     print(f"| (e) total build, {count} examples, incl. render + mkdocs build | {build_s:.1f} s | |")
+    print(f"| (f) drawn in Chromium from file:// | {'; '.join(f'{label} {sec:.2f} s' for label, sec in opened)} | opens |")
 
 
 if __name__ == "__main__":

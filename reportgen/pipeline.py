@@ -50,6 +50,7 @@ class ModelRun:
 
     spec: object
     examples: list  # manifest Example objects this model runs, manifest order
+    planned: list = field(default_factory=list)  # examples batches are planned over (all of the model's)
     revision: str = ""
     provenance: dict = field(default_factory=dict)
     layers: int = 0
@@ -73,6 +74,36 @@ def examples_for(spec, examples) -> list:
     if not spec.languages:
         return list(examples)
     return [e for e in examples if e.language in spec.languages]
+
+
+def shard_examples(manifest, spec, examples: list, shard: tuple[int, int], max_tokens: int, base_dir) -> list:
+    """The examples shard k of n computes: whole length batches, the very batches a full build runs.
+
+    Batches are planned over all of the model's examples (this needs only the tokenizer) and each batch
+    goes to shard ``crc32(model, first example) % n``. A record's bits then do not depend on the
+    sharding: the same examples share its forward pass and its batched analysis.
+    """
+    from reportgen.extract.attention import plan_batches
+    from reportgen.models.load import load_tokenizer
+
+    tokenizer = load_tokenizer(spec.id, spec.revision, base_dir)
+    lengths = [_encode(tokenizer, spec, example, index, manifest.settings.max_length).n
+               for index, example in enumerate(examples)]
+    chosen = set()
+    for batch in plan_batches(lengths, max_tokens=max_tokens):
+        if in_shard(spec.id, examples[batch[0]].id, shard):
+            chosen.update(batch)
+    return [e for i, e in enumerate(examples) if i in chosen]
+
+
+def _encode(tokenizer, spec, example, index: int, max_length: int):
+    from reportgen.extract.tokens import encode_example
+
+    try:
+        return encode_example(tokenizer, example, index, max_length)
+    except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
+        raise RunError(f"model {spec.id}, example {example.id!r}: tokenisation failed "
+                       f"({type(exc).__name__}: {_first_line(exc)})") from exc
 
 
 def in_shard(model_id: str, example_id: str, shard: tuple[int, int] | None) -> bool:
@@ -134,7 +165,10 @@ def shown_slugs(manifest) -> set[str]:
 
 def make_record(model_slug: str, example, encoded, attention: np.ndarray, causal: bool,
                 extras: dict | None = None, heavy: bool = True) -> Record:
-    """Analyse one example's full-precision attention and keep what later steps need.
+    """Analyse one example's full-precision attention and keep what later steps need (numpy reference).
+
+    The build itself uses ``record_from_result`` on batched analysis (``analysis.batched``); this one-example
+    path defines what those records must hold, and the tests compare the two.
 
     ``heavy`` false (an example without viewer pages): only scores and coreference weights are kept;
     ``attention_q`` is an empty [L, H, 0, 0] array that still states the shape.
@@ -202,9 +236,14 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink) -> Mode
     from reportgen.models.load import load_model, peek_revision
 
     base_dir = Path(manifest.path).parent if manifest.path else None
-    run = ModelRun(spec, [e for e in examples_for(spec, manifest.examples) if in_shard(spec.id, e.id, options.shard)])
-    if options.shard is not None and not run.examples:
-        return run  # nothing of this model falls in the shard: do not even resolve it
+    everything = examples_for(spec, manifest.examples)
+    run = ModelRun(spec, everything, planned=everything)
+    if options.shard is not None:
+        if not any(in_shard(spec.id, e.id, options.shard) for e in everything):
+            return ModelRun(spec, [])  # no batch can fall in this shard: do not even resolve the model
+        run.examples = shard_examples(manifest, spec, everything, options.shard, options.max_tokens, base_dir)
+        if not run.examples:
+            return run
     _, run.revision = peek_revision(spec.id, spec.revision, base_dir)
     diff = spec.slug in diff_members(manifest)
     shown = shown_slugs(manifest)
@@ -285,30 +324,26 @@ def _adopt_shape(run: ModelRun, record: Record, slug: str | None = None) -> None
 def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink, base_dir) -> None:
     """Run the model for the ``missing`` examples of ``run``.
 
-    Batches are planned over all of the run's examples, cached or not, and every batch holding a missing
+    Batches are planned over all of the model's examples, cached or not (a shard too), and every batch holding a missing
     example runs whole: a record's bits then never depend on what happened to be cached (padding changes
     float rounding), so a build resumed after an interruption gives the same site as one uninterrupted run.
     """
     import json
 
-    from reportgen.extract.attention import plan_batches, run_batches
+    from reportgen.analysis.batched import analyse_batch
+    from reportgen.extract.attention import iter_batches, plan_batches
     from reportgen.extract.qk import QKCapture
-    from reportgen.extract.tokens import encode_example
     from reportgen.models.load import load_model
 
     loaded = load_model(spec.id, spec.revision, base_dir, device=options.device, dtype=model_dtype(spec, options))
     run.layers, run.heads = loaded.layers, loaded.heads
     run.provenance = dict(loaded.provenance, date=run_date())
     settings = manifest.settings
-    examples = run.examples
+    examples = run.planned or run.examples  # a shard plans over all examples: the batches of a full build
     todo = {e.slug for e in missing}
     encoded = []
     for index, example in enumerate(examples):
-        try:
-            enc = encode_example(loaded.tokenizer, example, index, settings.max_length)
-        except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
-            raise RunError(f"model {spec.id}, example {example.id!r}: tokenisation failed "
-                           f"({type(exc).__name__}: {_first_line(exc)})") from exc
+        enc = _encode(loaded.tokenizer, spec, example, index, settings.max_length)
         if enc.truncated and example.slug in todo:
             check_truncation(manifest, spec, example, enc.full_length)  # before any forward pass or write
         encoded.append(enc)
@@ -326,34 +361,58 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
         run.forward_examples += count
         progress.update(count)
 
+    shown = shown_slugs(manifest)
     try:
-        shown = shown_slugs(manifest)
-        for item in run_batches(loaded, encoded, names, max_tokens=options.max_tokens, on_batch=counted,
-                                capture=capture, batches=batches,
-                                want_qk=lambda enc: examples[enc.example_index].slug in shown):
-            example = examples[item.encoded.example_index]
-            if example.slug not in todo:
-                continue  # cached already; it ran only because it shares a batch with a missing example
-            causal = is_causal(item.attention)
-            extras = {"provenance": provenance_blob}
-            if item.qk is not None:
-                extras["q"], extras["k"] = item.qk
-            extras.update(predictor.extras(example, item.encoded))
-            if diff:
-                extras["attention_f16"] = item.attention.astype(np.float16)  # model diffs: JS distance
-            record = make_record(spec_slug(spec), example, item.encoded, item.attention, causal, extras,
-                                 heavy=example.slug in shown)
-            cache.put(keys[example.slug], record.to_bytes())
-            run.computed += 1
-            run.record_provenance[example.slug] = run.provenance
-            run.records[example.slug] = sink(run, example, record)
-            if slow:
-                time.sleep(slow)
+        for batch in iter_batches(loaded, encoded, names, max_tokens=options.max_tokens, on_batch=counted,
+                                  capture=capture, batches=batches):
+            wanted = [examples[item.example_index] for item in batch.items]
+            heavy = [e.slug in todo and e.slug in shown for e in wanted]
+            results = analyse_batch(batch, [e.coref if e.slug in todo else [] for e in wanted], heavy, heavy,
+                                    [diff and e.slug in todo for e in wanted])
+            for example, item, result in zip(wanted, batch.items, results):
+                if example.slug not in todo:
+                    continue  # cached already; it ran only because it shares a batch with a missing example
+                extras = {"provenance": provenance_blob}
+                extras.update(predictor.extras(example, item))
+                record = record_from_result(spec_slug(spec), example, item, result, extras)
+                cache.put(keys[example.slug], record.to_bytes())
+                run.computed += 1
+                run.record_provenance[example.slug] = run.provenance
+                run.records[example.slug] = sink(run, example, record)
+                if slow:
+                    time.sleep(slow)
     finally:
         progress.close()
         predictor.close()
         if capture is not None:
             capture.remove()
+
+
+def record_from_result(model_slug: str, example, encoded, result, extras: dict) -> Record:
+    """The record of one example analysed in its batch (``analysis.batched.analyse_batch``).
+
+    Holds the same content as ``make_record`` on the example's own attention; an example without viewer
+    pages (``result.attention_q`` None) keeps an empty [L, H, 0, 0] ``attention_q`` that states the shape.
+    """
+    layers, heads = result.num.shape[1:]
+    extras = dict(extras)
+    if result.attention_q is not None:
+        attention_q = result.attention_q
+        extras["rollout_q"] = result.rollout_q
+    else:
+        attention_q = np.zeros((layers, heads, 0, 0), dtype=np.uint8)
+        extras = {k: v for k, v in extras.items() if k not in ("q", "k")}
+    if result.qk is not None:
+        extras["q"], extras["k"] = result.qk
+        extras["qk_error"] = np.array([result.qk_error])
+    if result.attention_f16 is not None:
+        extras["attention_f16"] = result.attention_f16  # model diffs: Jensen-Shannon distance
+    return Record(
+        model=model_slug, example=example.slug, tokens=list(encoded.tokens), special=encoded.special,
+        segment=encoded.segment, word=encoded.word, punct=encoded.punct, full_length=encoded.full_length,
+        truncated=encoded.truncated, causal=result.causal, sums_num=result.num, sums_count=result.count,
+        coref=result.coref, attention_q=attention_q, extras=extras,
+    )
 
 
 def model_dtype(spec, options) -> str:
@@ -417,6 +476,7 @@ def build(manifest, options: BuildOptions) -> dict:
 
     started = time.time()
     if options.shard is not None and options.shard_out is not None:
+        Path(options.shard_out).mkdir(parents=True, exist_ok=True)  # an artifact even when no batch falls here
         cache = TeeCache(options.cache_dir, options.use_cache, options.shard_out)
     else:
         cache = Cache(options.cache_dir, enabled=options.use_cache)

@@ -184,6 +184,22 @@ def load_model(ref: str, revision: str | None = None, base_dir: str | os.PathLik
     return LoadedModel(ref, location, model, tokenizer, layers, heads, resolved, config.model_type, dtype, device, provenance)
 
 
+def load_tokenizer(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None):
+    """The model's fast tokenizer alone (no weights); RunError naming the model on any failure."""
+    from transformers import AutoTokenizer
+
+    location = resolve_location(ref, revision, base_dir)
+    kwargs = {"revision": location.revision} if location.kind == "hub" and location.revision else {}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location.target, **kwargs)
+    except (OSError, ValueError, KeyError, ImportError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(f"model {ref}: cannot load its tokenizer ({first})") from exc
+    if not getattr(tokenizer, "is_fast", False):
+        raise RunError(f"model {ref}: needs a fast tokenizer (tokenizer.json) for word offsets")
+    return tokenizer
+
+
 def peek_revision(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None) -> tuple[ModelLocation, str]:
     """Resolved revision without loading weights: a folder hash for local models, the commit for hub ids.
 

@@ -50,14 +50,15 @@ def _text(value) -> str:
     return str(np.asarray(value).item()) if value is not None else ""
 
 
-def write_example_files(folder: Path, key: str, example, record) -> None:
-    """``R.js`` and ``P.js`` of one shown (model, example), from the record's extras."""
+def example_files(key: str, example, record) -> dict[str, str]:
+    """``R.js`` and ``P.js`` of one shown (model, example), from the record's extras: {file name: text}."""
+    files = {}
     rollout_q = record.extras.get("rollout_q")
     if rollout_q is not None:
         layers, n, _ = rollout_q.shape
-        write_text(folder / ROLLOUT_FILE, data_script({
+        files[ROLLOUT_FILE] = data_script({
             "kind": "rollout", "key": key, "layers": int(layers), "n": int(n), "residual": 0.5,
-            "data": b64(np.ascontiguousarray(rollout_q, dtype=np.uint8))}))
+            "data": b64(np.ascontiguousarray(rollout_q, dtype=np.uint8))})
     if _text(record.extras.get("pred_status")) == "ok":
         words = example.words()
         items = []
@@ -69,7 +70,8 @@ def write_example_files(folder: Path, key: str, example, record) -> None:
                 "actual": round(float(record.extras["pred_actual"][k]), 6),
                 "top": [[str(t), round(float(p), 6)] for t, p in zip(tokens, probs)],
             })
-        write_text(folder / PREDICTIONS_FILE, data_script({"kind": "predictions", "key": key, "words": items}))
+        files[PREDICTIONS_FILE] = data_script({"kind": "predictions", "key": key, "words": items})
+    return files
 
 
 def kept_extras(record) -> dict:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reportgen.errors import RunError
-from reportgen.extract.attention import check_attention, run_batches
+from reportgen.extract.attention import row_sum_error, run_batches
 from reportgen.extract.qk import QKCapture
 from reportgen.extract.tokens import encode_example
 from reportgen.manifest import parse_manifest
@@ -230,21 +230,22 @@ def test_qk_capture_reproduces_attention(tiny, family):
     assert next(run_batches(loaded, encoded[:1], [manifest.examples[0].id], capture=capture)).qk is None
 
 
-def test_check_attention_guards():
-    good = np.full((HEADS, 3, 3), 1 / 3, dtype=np.float32)
-    check_attention(good, "tiny-bert", "ex-1", 0)
-    off = good.copy()
-    off[1, 2, :] = 0.5
-    with pytest.raises(RunError) as exc:
-        check_attention(off, "tiny-bert", "ex-1", 7)
-    message = str(exc.value)
-    assert "tiny-bert" in message and "ex-1" in message and "layer 7" in message
-    for bad in (np.nan, np.inf):
-        broken = good.copy()
-        broken[0, 0, 0] = bad
-        with pytest.raises(RunError, match="NaN") as exc:
-            check_attention(broken, "tiny-gpt", "ex-2", 1)
-        assert "tiny-gpt" in str(exc.value) and "ex-2" in str(exc.value) and "layer 1" in str(exc.value)
+def test_row_sum_error_counts_weight_on_padding():
+    """Two examples of 4 and 3 tokens padded to 4: a row of the short one giving the padded column weight
+    sums to 1 over the whole width but not over its own tokens, and fails; the other example is untouched."""
+    import torch
+
+    a = torch.zeros((2, HEADS, 4, 4))
+    a[0] = 0.25
+    a[1, :, :3, :3] = 1 / 3
+    a[1, :, 3, :3] = 1 / 3  # a padded row: never checked
+    errors = row_sum_error(a, [4, 3])
+    assert errors[0] <= 1e-6 and errors[1] <= 1e-6
+    a[1, 0, 2] = 0.25  # 3 own columns at 0.25 + 0.25 on padding
+    errors = row_sum_error(a, [4, 3])
+    assert errors[0] <= 1e-6 and errors[1] == pytest.approx(0.25)
+    a[1, 1, 3, :] = float("nan")  # padded rows are not part of the example
+    assert row_sum_error(a, [4, 3])[1] == pytest.approx(0.25)
 
 
 class _DropAttention:

@@ -44,18 +44,6 @@ def plan_batches(lengths: Sequence[int], max_tokens: int = 8192, max_batch: int 
     return batches
 
 
-def check_attention(att: np.ndarray, model: str, example: str, layer: int,
-                    tolerance: float = ROW_SUM_TOLERANCE) -> None:
-    """Stop with a RunError naming model, example and layer unless rows are finite and sum to 1."""
-    if not np.all(np.isfinite(att)):
-        raise RunError(f"model {model}, example {example}, layer {layer}: attention has NaN or inf values")
-    sums = att.sum(axis=-1, dtype=np.float64)
-    worst = float(np.max(np.abs(sums - 1.0))) if sums.size else 0.0
-    if worst > tolerance:
-        raise RunError(f"model {model}, example {example}, layer {layer}: attention rows sum to 1 +/- {worst:.3g} "
-                       f"(tolerance {tolerance}); is this really softmax attention?")
-
-
 def _pad_id(tokenizer) -> int:
     for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id, 0):
         if candidate is not None:

@@ -233,7 +233,7 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink) -> Mode
     ``sink(run, example, record)`` writes the record's heavy data and returns the record to keep.
     Raises RunError when the model cannot be loaded or gives unusable attention.
     """
-    from reportgen.models.load import load_model, peek_revision
+    from reportgen.models.load import peek_revision
 
     base_dir = Path(manifest.path).parent if manifest.path else None
     everything = examples_for(spec, manifest.examples)

@@ -17,7 +17,6 @@ import pytest
 import torch
 
 from reportgen import cli
-from reportgen.errors import RunError
 from reportgen.extract.attention import ROW_SUM_TOLERANCE, row_sum_error
 
 MANIFEST = """\

@@ -95,8 +95,6 @@ def row_sum_error(attention, lengths) -> np.ndarray:
     total over the example's columns is its full total minus what it gives the padded columns; only
     examples shorter than the batch have those.
     """
-    import torch
-
     count, _, width, _ = attention.shape
     totals = attention.sum(dim=-1)  # [B, H, W]
     errors = np.empty(count)

@@ -173,30 +173,22 @@ def make_record(model_slug: str, example, encoded, attention: np.ndarray, causal
     ``heavy`` false (an example without viewer pages): only scores and coreference weights are kept;
     ``attention_q`` is an empty [L, H, 0, 0] array that still states the shape.
     """
+    from reportgen.analysis.batched import ExampleResult
+
     extras = dict(extras or {})
-    if not heavy:
-        analysis = analyse_example(attention, encoded.special, encoded.punct, encoded.word, example.coref, causal=causal)
-        layers, heads = attention.shape[:2]
-        return Record(
-            model=model_slug, example=example.slug, tokens=list(encoded.tokens), special=encoded.special,
-            segment=encoded.segment, word=encoded.word, punct=encoded.punct, full_length=encoded.full_length,
-            truncated=encoded.truncated, causal=causal, sums_num=analysis.sums.num, sums_count=analysis.sums.count,
-            coref=analysis.coref, attention_q=np.zeros((layers, heads, 0, 0), dtype=np.uint8),
-            extras={k: v for k, v in extras.items() if k not in ("q", "k")},
-        )
-    if "rollout_q" not in extras:
+    analysis = analyse_example(attention, encoded.special, encoded.punct, encoded.word, example.coref, causal=causal)
+    result = ExampleResult(analysis.sums.num, analysis.sums.count, analysis.coref, causal)
+    if heavy:
         from reportgen.analysis.rollout import rollout
 
-        extras["rollout_q"] = quantize(rollout(attention))  # uint8 [L, n, n], from full precision
-    if "q" in extras:
-        extras["qk_error"] = np.array([qk_softmax_error(extras["q"], extras["k"], attention, causal)])
-    analysis = analyse_example(attention, encoded.special, encoded.punct, encoded.word, example.coref, causal=causal)
-    return Record(
-        model=model_slug, example=example.slug, tokens=list(encoded.tokens), special=encoded.special,
-        segment=encoded.segment, word=encoded.word, punct=encoded.punct, full_length=encoded.full_length,
-        truncated=encoded.truncated, causal=causal, sums_num=analysis.sums.num, sums_count=analysis.sums.count,
-        coref=analysis.coref, attention_q=quantize(attention), extras=extras,
-    )
+        result.attention_q = quantize(attention)
+        result.rollout_q = extras.pop("rollout_q", None)
+        if result.rollout_q is None:
+            result.rollout_q = quantize(rollout(attention))  # uint8 [L, n, n], from full precision
+        if "q" in extras:
+            result.qk = (extras.pop("q"), extras.pop("k"))
+            result.qk_error = qk_softmax_error(result.qk[0], result.qk[1], attention, causal)
+    return record_from_result(model_slug, example, encoded, result, extras)
 
 
 def is_causal(attention: np.ndarray) -> bool:

@@ -13,7 +13,7 @@ R_l[i, j] is how much of token j's input embedding flows into token i's represen
 sums to 1 and the rollout can be quantised like attention (uint8, error at most 1/510).
 
 Pure numpy, float64 inside; computed from the full-precision attention of a record before it is
-quantised (``reportgen.pipeline.make_record``).
+quantised (``reportgen.pipeline.make_record``, the reference; the build uses ``analysis.batched.batch_rollout``).
 """
 from __future__ import annotations
 

@@ -325,3 +325,38 @@ def test_run_model_caches_records(tiny_models, tmp_path):
         np.testing.assert_array_equal(second[slug].sums_num, record.sums_num)
         np.testing.assert_array_equal(second[slug].attention_q, record.attention_q)
         assert second[slug].tokens == record.tokens
+
+
+def _first_overlapping_word(words, segment, start, end):
+    """The word-finding rule of design.md as a plain scan: the first word of ``segment`` overlapping
+    [start, end) (empty ranges: containing start), else the first word starting at or after start, else -1."""
+    best = -1
+    for index, (seg, w_start, w_end) in enumerate(words):
+        if seg != segment:
+            continue
+        if end > start and w_start < end and start < w_end:
+            return index
+        if end <= start and w_start <= start < w_end:
+            return index
+        if best == -1 and w_start >= start:
+            best = index
+    return best
+
+
+def test_word_index_agrees_with_plain_scan():
+    from reportgen.extract.tokens import _WordIndex
+    from reportgen.manifest.words import example_words
+
+    rng = np.random.default_rng(0)
+    alphabet = list("ab ,.-'xyz  ")
+    for _ in range(300):
+        a = "".join(rng.choice(alphabet, size=int(rng.integers(0, 30))))
+        b = "".join(rng.choice(alphabet, size=int(rng.integers(0, 30)))) if rng.random() < 0.6 else None
+        words = example_words(a, b)
+        index = _WordIndex(words)
+        plain = [(w.segment, w.start, w.end) for w in words]
+        for segment in (0, 1):
+            for start in range(0, 32):
+                for end in range(start - 1, start + 5):
+                    assert index.find(segment, start, end) == _first_overlapping_word(plain, segment, start, end), \
+                        (a, b, segment, start, end)

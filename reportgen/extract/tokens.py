@@ -6,7 +6,9 @@ offsets; special tokens ([CLS], [SEP], <s>, </s>) belong to no word (-1).
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -40,34 +42,59 @@ def strip_markers(token: str) -> str:
     return token
 
 
+@lru_cache(maxsize=1 << 16)
 def is_punct_token(token: str) -> bool:
     """True when the token's text, without subword markers, is non-empty and all Unicode punctuation (P*)."""
     text = strip_markers(token)
     return bool(text) and all(unicodedata.category(ch).startswith("P") for ch in text)
 
 
-def _word_ranges(words) -> list[tuple[int, int, int]]:
-    return [(w.segment, w.start, w.end) for w in words]
+class _WordIndex:
+    """The words of one example, per segment, sorted by start (words never overlap): ``find`` by bisection."""
+
+    def __init__(self, words):
+        self.starts: dict[int, list[int]] = {}
+        self.ends: dict[int, list[int]] = {}
+        self.index: dict[int, list[int]] = {}
+        for index, w in enumerate(words):
+            self.starts.setdefault(w.segment, []).append(w.start)
+            self.ends.setdefault(w.segment, []).append(w.end)
+            self.index.setdefault(w.segment, []).append(index)
+
+    def find(self, segment: int, start: int, end: int) -> int:
+        """Index of the first word of ``segment`` overlapping [start, end) (empty ranges: the word
+        containing start); when there is none, the first word starting at or after start; else -1."""
+        starts = self.starts.get(segment)
+        if not starts:
+            return -1
+        ends, index = self.ends[segment], self.index[segment]
+        first = bisect_right(ends, start)  # the first word ending after start: the only candidate
+        if first < len(starts) and (starts[first] < end if end > start else starts[first] <= start):
+            return index[first]
+        after = bisect_left(starts, start)
+        return index[after] if after < len(starts) else -1
 
 
 def encode_example(tokenizer, example, example_index: int, max_length: int) -> Encoded:
     """Tokenise ``example.a`` (and ``example.b``) with offsets; truncate to ``max_length`` tokens."""
     texts = (example.a,) if example.b is None else (example.a, example.b)
-    full = tokenizer(*texts, add_special_tokens=True, truncation=False)
-    full_length = len(full["input_ids"])
-    truncated = full_length > max_length
-    enc = tokenizer(*texts, add_special_tokens=True, truncation="longest_first" if truncated else False,
-                    max_length=max_length if truncated else None,
+    enc = tokenizer(*texts, add_special_tokens=True, truncation=False,
                     return_offsets_mapping=True, return_special_tokens_mask=True)
+    full_length = len(enc["input_ids"])
+    truncated = full_length > max_length
+    if truncated:
+        enc = tokenizer(*texts, add_special_tokens=True, truncation="longest_first", max_length=max_length,
+                        return_offsets_mapping=True, return_special_tokens_mask=True)
     ids = list(enc["input_ids"])
     n = len(ids)
     special = np.array(enc["special_tokens_mask"], dtype=bool)
     seq_ids = enc.sequence_ids()
     offsets = enc["offset_mapping"]
     tokens = tokenizer.convert_ids_to_tokens(ids)
-    words = _word_ranges(example.words())
+    words = _WordIndex(example.words())
     segment = np.full(n, -1, dtype=np.int8)
     word = np.full(n, -1, dtype=np.int32)
+    punct = np.zeros(n, dtype=bool)
     for t in range(n):
         if special[t] or seq_ids[t] is None:
             special[t] = True
@@ -75,22 +102,7 @@ def encode_example(tokenizer, example, example_index: int, max_length: int) -> E
         seg = int(seq_ids[t])
         segment[t] = seg
         start, end = offsets[t]
-        word[t] = _find_word(words, seg, start, end)
-    punct = np.array([(not special[t]) and is_punct_token(tokens[t]) for t in range(n)], dtype=bool)
+        word[t] = words.find(seg, start, end)
+        punct[t] = is_punct_token(tokens[t])
     type_ids = list(enc["token_type_ids"]) if "token_type_ids" in enc else None
     return Encoded(example_index, ids, type_ids, tokens, special, segment, word, punct, full_length, truncated)
-
-
-def _find_word(words: list[tuple[int, int, int]], segment: int, start: int, end: int) -> int:
-    """Index of the first word of ``segment`` overlapping [start, end); for empty ranges, the word containing start."""
-    best = -1
-    for index, (seg, w_start, w_end) in enumerate(words):
-        if seg != segment:
-            continue
-        if end > start and w_start < end and start < w_end:
-            return index
-        if end <= start and w_start <= start < w_end:
-            return index
-        if best == -1 and w_start >= start:
-            best = index
-    return best

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.render.fs import write_text
-from reportgen.render.payload import b64, data_script
+from reportgen.render.payload import Base64, data_script
 
 ROLLOUT_FILE = "R.js"
 PREDICTIONS_FILE = "P.js"
@@ -58,7 +58,7 @@ def example_files(key: str, example, record) -> dict[str, str]:
         layers, n, _ = rollout_q.shape
         files[ROLLOUT_FILE] = data_script({
             "kind": "rollout", "key": key, "layers": int(layers), "n": int(n), "residual": 0.5,
-            "data": b64(np.ascontiguousarray(rollout_q, dtype=np.uint8))})
+            "data": Base64(np.ascontiguousarray(rollout_q, dtype=np.uint8))})
     if _text(record.extras.get("pred_status")) == "ok":
         words = example.words()
         items = []

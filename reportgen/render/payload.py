@@ -21,12 +21,31 @@ def js_json(value) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+class Base64:
+    """Raw bytes that ``data_script`` writes as a base64 string (a top-level value of the object).
+
+    Base64 text needs no JSON or HTML escaping, so large arrays skip the JSON encoder entirely.
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, array: np.ndarray):
+        self.raw = np.ascontiguousarray(array).tobytes()
+
+    def text(self) -> str:
+        return base64.b64encode(self.raw).decode("ascii")
+
+
 def data_script(obj: dict) -> str:
-    return "(window.RG_DATA=window.RG_DATA||[]).push(" + js_json(obj) + ");\n"
-
-
-def b64(array: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+    """The data file of ``obj``: a script pushing it onto ``window.RG_DATA`` (``Base64`` values as strings)."""
+    blobs = {key: value for key, value in obj.items() if isinstance(value, Base64)}
+    if not blobs:
+        return "(window.RG_DATA=window.RG_DATA||[]).push(" + js_json(obj) + ");\n"
+    head = js_json({key: value for key, value in obj.items() if key not in blobs})[:-1]  # without the closing }
+    parts = [head]
+    for key in sorted(blobs):
+        parts.append(("," if len(parts) > 1 or head != "{" else "") + js_json(key) + ':"' + blobs[key].text() + '"')
+    return "(window.RG_DATA=window.RG_DATA||[]).push(" + "".join(parts) + "});\n"
 
 
 def layer_file_name(layer: int) -> str:
@@ -59,11 +78,11 @@ def layer_object(key: str, layer: int, attention_q: np.ndarray, causal: bool) ->
     block = attention_q[layer]
     if causal:
         block = pack_lower(block)
-    return {"kind": "layer", "key": key, "layer": int(layer), "data": b64(block)}
+    return {"kind": "layer", "key": key, "layer": int(layer), "data": Base64(block)}
 
 
 def qk_object(key: str, layer: int, q: np.ndarray, k: np.ndarray) -> dict:
     """Query and key vectors of one layer, float16 little-endian [H, n, d] each (neuron view)."""
     heads, n, d = q.shape
     return {"kind": "qk", "key": key, "layer": int(layer), "heads": int(heads), "n": int(n), "d": int(d),
-            "dtype": "float16", "q": b64(q.astype("<f2")), "k": b64(k.astype("<f2"))}
+            "dtype": "float16", "q": Base64(q.astype("<f2")), "k": Base64(k.astype("<f2"))}

@@ -258,10 +258,15 @@ def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[boo
             results[b].attention_q = np.stack([quantize_tensor(a[0]).cpu().numpy() for a in own])
             results[b].rollout_q = quantize_tensor(batch_rollout(own)[0]).cpu().numpy()
         if want_qk[b] and batch.q is not None:
-            errors = [qk_softmax_errors(q[b : b + 1, :n], k[b : b + 1, :n], a[b : b + 1, :, :n, :n], real[b : b + 1, :n],
-                                        causal[b : b + 1], batch.heads) for q, k, a in zip(batch.q, batch.k, layers)]
+            # all layers of the example at once: the layers take the place of the batch dimension
+            depth = len(layers)
+            q = torch.stack([t[b, :n] for t in batch.q])  # [L, n, H*d]
+            k = torch.stack([t[b, :n] for t in batch.k])
+            own = torch.stack([a[b, :, :n, :n] for a in layers])  # [L, H, n, n]
+            errors = qk_softmax_errors(q, k, own, real[b : b + 1, :n].expand(depth, n), causal[b : b + 1].expand(depth),
+                                       batch.heads)
             results[b].qk = batch.qk(b)
-            results[b].qk_error = float(torch.cat(errors).max())
+            results[b].qk_error = float(errors.max())
     for b, item in enumerate(items):
         if want_f16[b]:
             n = item.n

@@ -75,14 +75,16 @@ class Batch:
         """Example ``row``'s query and key vectors, float16 ``[L, H, n, d]`` each (None without capture)."""
         if self.q is None or self.k is None:
             return None
+        import torch
+
         n = self.items[row].n
 
         def split(tensors) -> np.ndarray:
             out = []
             for t in tensors:
                 width = t.shape[-1]
-                out.append(t[row, :n].float().cpu().numpy().reshape(n, self.heads, width // self.heads).transpose(1, 0, 2))
-            return np.stack(out).astype(np.float16)
+                out.append(t[row, :n].to(torch.float16).reshape(n, self.heads, width // self.heads).transpose(0, 1))
+            return torch.stack(out).cpu().numpy()
 
         return split(self.q), split(self.k)
 
@@ -93,17 +95,21 @@ def row_sum_error(attention, lengths) -> np.ndarray:
 
     ``attention`` is one layer ``[B, H, W, W]`` (torch); ``lengths`` the examples' token counts. A row's
     total over the example's columns is its full total minus what it gives the padded columns; only
-    examples shorter than the batch have those.
+    columns from the shortest example's length on can be padding, so only those are looked at twice.
     """
+    import torch
+
     count, _, width, _ = attention.shape
+    device = attention.device
+    lengths_t = torch.as_tensor(list(lengths), device=device)
     totals = attention.sum(dim=-1)  # [B, H, W]
-    errors = np.empty(count)
-    for row, n in enumerate(lengths):
-        own = totals[row, :, :n]
-        if n < width:
-            own = own - attention[row, :, :n, n:].sum(dim=-1)
-        errors[row] = float((own.double() - 1.0).abs().max()) if n else 0.0
-    return errors
+    first = min(lengths) if count else width
+    if first < width:
+        padded = torch.arange(first, width, device=device)[None, :] >= lengths_t[:, None]  # [B, W - first]
+        totals = totals - (attention[..., first:] * padded[:, None, None, :]).sum(dim=-1)
+    real_rows = torch.arange(width, device=device)[None, :] < lengths_t[:, None]  # [B, W]
+    errors = (totals.double() - 1.0).abs().masked_fill(~real_rows[:, None, :], 0.0)
+    return errors.flatten(1).amax(dim=1).cpu().numpy() if width else np.zeros(count)
 
 
 def iter_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],

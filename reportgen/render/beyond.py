@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.render.fs import write_text
-from reportgen.render.payload import Base64, data_script
+from reportgen.render.payload import Base64, data_chunks, data_script
 
 ROLLOUT_FILE = "R.js"
 PREDICTIONS_FILE = "P.js"
@@ -50,13 +50,13 @@ def _text(value) -> str:
     return str(np.asarray(value).item()) if value is not None else ""
 
 
-def example_files(key: str, example, record) -> dict[str, str]:
-    """``R.js`` and ``P.js`` of one shown (model, example), from the record's extras: {file name: text}."""
+def example_files(key: str, example, record) -> dict[str, list[bytes]]:
+    """``R.js`` and ``P.js`` of one shown (model, example), from the record's extras: {file name: chunks}."""
     files = {}
     rollout_q = record.extras.get("rollout_q")
     if rollout_q is not None:
         layers, n, _ = rollout_q.shape
-        files[ROLLOUT_FILE] = data_script({
+        files[ROLLOUT_FILE] = data_chunks({
             "kind": "rollout", "key": key, "layers": int(layers), "n": int(n), "residual": 0.5,
             "data": Base64(np.ascontiguousarray(rollout_q, dtype=np.uint8))})
     if _text(record.extras.get("pred_status")) == "ok":
@@ -70,7 +70,7 @@ def example_files(key: str, example, record) -> dict[str, str]:
                 "actual": round(float(record.extras["pred_actual"][k]), 6),
                 "top": [[str(t), round(float(p), 6)] for t, p in zip(tokens, probs)],
             })
-        files[PREDICTIONS_FILE] = data_script({"kind": "predictions", "key": key, "words": items})
+        files[PREDICTIONS_FILE] = data_chunks({"kind": "predictions", "key": key, "words": items})
     return files
 
 

@@ -32,16 +32,16 @@ def write_text(path: Path, text: str) -> None:
         raise
 
 
-def write_staged(folder: Path, files: dict[str, str]) -> None:
-    """Write several UTF-8 files into ``folder`` of a staging tree: one mkdir, no temp files.
+def write_staged(folder: Path, files: dict[str, list[bytes]]) -> None:
+    """Write several files, each given as byte chunks, into ``folder`` of a staging tree: one mkdir, no temp files.
 
     Only for folders inside ``StagedDir``: the staging folder is swapped in whole at the end, so a
     half-written file there is never seen.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        with open(folder / name, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+    for name, chunks in files.items():
+        with open(folder / name, "wb") as handle:
+            handle.writelines(chunks)
 
 
 @contextlib.contextmanager

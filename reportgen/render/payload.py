@@ -32,20 +32,31 @@ class Base64:
     def __init__(self, array: np.ndarray):
         self.raw = np.ascontiguousarray(array).tobytes()
 
-    def text(self) -> str:
-        return base64.b64encode(self.raw).decode("ascii")
+
+_PUSH = "(window.RG_DATA=window.RG_DATA||[]).push("
+
+
+def data_chunks(obj: dict) -> list[bytes]:
+    """The data file of ``obj`` as UTF-8 chunks: a script pushing it onto ``window.RG_DATA``.
+
+    ``Base64`` values become base64 strings; their text is never copied into one large string.
+    """
+    blobs = {key: value for key, value in obj.items() if isinstance(value, Base64)}
+    if not blobs:
+        return [(_PUSH + js_json(obj) + ");\n").encode("utf-8")]
+    head = js_json({key: value for key, value in obj.items() if key not in blobs})[:-1]  # without the closing }
+    chunks = [(_PUSH + head).encode("utf-8")]
+    separator = "" if head == "{" else ","
+    for key in sorted(blobs):
+        chunks += [(separator + js_json(key) + ':"').encode("utf-8"), base64.b64encode(blobs[key].raw), b'"']
+        separator = ","
+    chunks.append(b"});\n")
+    return chunks
 
 
 def data_script(obj: dict) -> str:
-    """The data file of ``obj``: a script pushing it onto ``window.RG_DATA`` (``Base64`` values as strings)."""
-    blobs = {key: value for key, value in obj.items() if isinstance(value, Base64)}
-    if not blobs:
-        return "(window.RG_DATA=window.RG_DATA||[]).push(" + js_json(obj) + ");\n"
-    head = js_json({key: value for key, value in obj.items() if key not in blobs})[:-1]  # without the closing }
-    parts = [head]
-    for key in sorted(blobs):
-        parts.append(("," if len(parts) > 1 or head != "{" else "") + js_json(key) + ':"' + blobs[key].text() + '"')
-    return "(window.RG_DATA=window.RG_DATA||[]).push(" + "".join(parts) + "});\n"
+    """``data_chunks`` as one string."""
+    return b"".join(data_chunks(obj)).decode("utf-8")
 
 
 def layer_file_name(layer: int) -> str:

@@ -16,7 +16,7 @@ from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
 from reportgen.render import beyond, pages
 from reportgen.render.fs import StagedDir, deferred_signals, write_staged, write_text
 from reportgen.render.mkdocs_config import HOOKS_FILE, mkdocs_config
-from reportgen.render.payload import data_script, layer_file_name, layer_object, meta_object, qk_file_name, qk_object
+from reportgen.render.payload import data_chunks, data_script, layer_file_name, layer_object, meta_object, qk_file_name, qk_object
 from reportgen.render.templates import assets_dir
 
 INDEX_SCHEMA = "reportgen.index/1"
@@ -58,11 +58,11 @@ class SiteWriter:
         model = run.spec.slug
         if example.slug in self.shown:
             key = f"{model}/{example.slug}"
-            files = {layer_file_name(layer): data_script(layer_object(key, layer, record.attention_q, record.causal))
+            files = {layer_file_name(layer): data_chunks(layer_object(key, layer, record.attention_q, record.causal))
                      for layer in range(record.attention_q.shape[0])}
             if "q" in record.extras:
                 for layer in range(record.extras["q"].shape[0]):
-                    files[qk_file_name(layer)] = data_script(
+                    files[qk_file_name(layer)] = data_chunks(
                         qk_object(key, layer, record.extras["q"][layer], record.extras["k"][layer]))
             files.update(beyond.example_files(key, example, record))  # R.js (rollout), P.js (predictions)
             write_staged(self.data_dir(model, example.slug), files)

@@ -33,8 +33,9 @@ def cache_key(parts: dict) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file in the same folder and a rename.
+def atomic_write_bytes(path: Path, payload: bytes | list[bytes]) -> None:
+    """Write ``payload`` (bytes, or chunks written one after another) to ``path`` through a temporary
+    file in the same folder and a rename.
 
     No fsync: a killed build leaves each entry whole or absent (the rename is atomic and the kernel
     keeps what was written). Only a power cut can leave a damaged entry, and the checksum on read
@@ -47,7 +48,7 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(tmp, "wb")
     with handle:
-        handle.write(payload)
+        handle.writelines([payload] if isinstance(payload, bytes) else payload)
     os.replace(tmp, path)
 
 
@@ -112,7 +113,7 @@ class Cache:
     def put(self, key: str, payload: bytes) -> None:
         if not self.enabled:
             return
-        atomic_write_bytes(self.path(key), MAGIC + hashlib.sha256(payload).digest() + payload)
+        atomic_write_bytes(self.path(key), [MAGIC, hashlib.sha256(payload).digest(), payload])
 
     def entries(self) -> list[Path]:
         return sorted(self.root.glob("??/*.rgc")) if self.root.exists() else []

@@ -33,6 +33,16 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a whole number of at least 1, for example 4096")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="reportgen", description="Static sites that explain transformer attention.")
     top.add_argument("--version", action="version", version=f"reportgen {__version__}")
@@ -49,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--merge", action="store_true", help="render from the cache only (after all shards ran)")
     build.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     build.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    build.add_argument("--max-tokens", type=_positive, default=4096, metavar="N",
+                       help="batch size bound: padded tokens per forward pass (attention cells: 32 x N); default 4096")
     build.add_argument("--site", action="store_true", help="also run `mkdocs build --strict` into site/")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.add_argument("--shard-out", help="with --shard: also copy this shard's records into this folder "
@@ -114,7 +126,7 @@ def cmd_build(args) -> int:
     options = BuildOptions(
         out=Path(args.out), config_path=Path(args.config), cache_dir=Path(args.cache) if args.cache else None,
         use_cache=not args.no_cache, keep_going=args.keep_going, shard=args.shard, merge_only=args.merge,
-        device=args.device, dtype=args.dtype, progress=not args.quiet and sys.stderr.isatty(),
+        device=args.device, dtype=args.dtype, max_tokens=args.max_tokens, progress=not args.quiet and sys.stderr.isatty(),
         shard_out=Path(args.shard_out) if args.shard_out else None,
         compare=Path(args.compare) if args.compare else None, compare_threshold=args.compare_threshold,
         skip_unchanged=not args.force,

@@ -262,3 +262,15 @@ def test_error_lines_stay_single_lines_with_hostile_text(workspace, capsys):
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and err.count("\n") == 1, err
     assert_error_output(err, str(manifest), marked_line(text), "examples[0].language", ["is not a language code"])
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_max_tokens_must_be_a_positive_whole_number(workspace, capsys, value):
+    before = snapshot(workspace / "out")
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["build", "--max-tokens", value, str(workspace / "m.yaml")])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --max-tokens: {value!r}: write a whole number of at least 1" in err
+    assert "Traceback" not in err
+    assert_untouched(workspace, before)

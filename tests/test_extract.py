@@ -360,3 +360,23 @@ def test_word_index_agrees_with_plain_scan():
                 for end in range(start - 1, start + 5):
                     assert index.find(segment, start, end) == _first_overlapping_word(plain, segment, start, end), \
                         (a, b, segment, start, end)
+
+
+def test_plan_batches_bounds_tokens_cells_and_runs_longest_first():
+    from reportgen.extract.attention import CELLS_PER_TOKEN, plan_batches
+
+    rng = np.random.default_rng(3)
+    lengths = [int(x) for x in rng.integers(4, 300, size=500)]
+    max_tokens = 1024
+    batches = plan_batches(lengths, max_tokens=max_tokens, max_batch=32)
+    assert sorted(i for b in batches for i in b) == list(range(500))  # every example exactly once
+    longest = [max(lengths[i] for i in b) for b in batches]
+    assert longest == sorted(longest, reverse=True)  # longest batch first
+    for batch, width in zip(batches, longest):
+        assert len(batch) <= 32
+        if len(batch) > 1:  # a single example always runs, however long
+            assert len(batch) * width <= max_tokens
+            assert len(batch) * width * width <= CELLS_PER_TOKEN * max_tokens
+    # long examples get small batches, short ones full batches
+    assert len(batches[0]) <= CELLS_PER_TOKEN * max_tokens // longest[0] ** 2 + 1
+    assert len(batches[-1]) == 32 or len(batches) == 1

@@ -116,7 +116,7 @@ def test_broken_attention_stops_the_build(project, monkeypatch, capsys, damage, 
     lines = [l for l in err.splitlines() if l.startswith("error: ")]
     assert len(lines) == 1, err
     line = lines[0]
-    # shortest example first: 'store' is in the first batch (both examples share it)
+    # both examples share the one batch: the first failing one is named
     assert line.startswith("error: model ./model, example ") and f"layer {layer}:" in line, line
     assert "store" in line or "cat" in line
     for snippet in snippets:

@@ -28,20 +28,34 @@ class Extracted:
     qk: tuple[np.ndarray, np.ndarray] | None = None  # float16 [L, H, n, d] query and key vectors
 
 
+CELLS_PER_TOKEN = 32  # attention cells (batch x longest^2) a batch may hold per token of max_tokens
+
+
 def plan_batches(lengths: Sequence[int], max_tokens: int = 8192, max_batch: int = 32) -> list[list[int]]:
-    """Group indices by similar length: sort by length, then cut when batch * longest would pass ``max_tokens``."""
+    """Group indices by similar length: sort by length, then cut before a batch would hold more than
+    ``max_batch`` examples, ``max_tokens`` padded tokens (batch x longest) or ``32 * max_tokens`` attention
+    cells per head (batch x longest^2).
+
+    Attention memory grows with the square of the length, so the cell bound gives long examples smaller
+    batches: the largest batch, and with it peak memory, has one bound whatever the manifest holds.
+    Batches are returned longest first: the first forward pass takes the largest blocks of memory and
+    every later, smaller batch fits into blocks already freed, so the process does not keep growing
+    batch after batch as it would if lengths increased.
+    """
+    max_cells = CELLS_PER_TOKEN * max_tokens
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
     batches: list[list[int]] = []
     current: list[int] = []
     for index in order:
         longest = max([lengths[i] for i in current] + [lengths[index]])
-        if current and (len(current) + 1 > max_batch or (len(current) + 1) * longest > max_tokens):
+        size = len(current) + 1
+        if current and (size > max_batch or size * longest > max_tokens or size * longest * longest > max_cells):
             batches.append(current)
             current = []
         current.append(index)
     if current:
         batches.append(current)
-    return batches
+    return batches[::-1]
 
 
 def _pad_id(tokenizer) -> int:
@@ -115,7 +129,7 @@ def row_sum_error(attention, lengths) -> np.ndarray:
 def iter_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],
                  max_tokens: int = 8192, on_batch=None, capture=None,
                  batches: Sequence[Sequence[int]] | None = None) -> Iterator[Batch]:
-    """Yield one checked ``Batch`` per forward pass, shortest examples first.
+    """Yield one checked ``Batch`` per forward pass, longest examples first (``plan_batches``).
 
     Every real row of every layer must be finite and sum to 1 over the example's own tokens (dtype
     tolerance); an example whose batched rows fail is run alone and its result, which must pass the
@@ -219,7 +233,7 @@ def iter_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str
 def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],
                 max_tokens: int = 8192, on_batch=None, capture=None,
                 batches: Sequence[Sequence[int]] | None = None, want_qk=None) -> Iterator[Extracted]:
-    """Yield one ``Extracted`` (full float32 attention) per encoded example, in batch order (shortest first).
+    """Yield one ``Extracted`` (full float32 attention) per encoded example, in batch order (longest batch first).
 
     The per-example view of ``iter_batches`` (same arguments); ``want_qk(encoded)`` limits the q/k copies
     to the examples that need them (default: all). The build itself analyses whole batches instead

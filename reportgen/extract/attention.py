@@ -28,12 +28,12 @@ class Extracted:
     qk: tuple[np.ndarray, np.ndarray] | None = None  # float16 [L, H, n, d] query and key vectors
 
 
-CELLS_PER_TOKEN = 32  # attention cells (batch x longest^2) a batch may hold per token of max_tokens
+CELLS_PER_TOKEN = 16  # attention cells (batch x longest^2) a batch may hold per token of max_tokens
 
 
 def plan_batches(lengths: Sequence[int], max_tokens: int = 8192, max_batch: int = 32) -> list[list[int]]:
     """Group indices by similar length: sort by length, then cut before a batch would hold more than
-    ``max_batch`` examples, ``max_tokens`` padded tokens (batch x longest) or ``32 * max_tokens`` attention
+    ``max_batch`` examples, ``max_tokens`` padded tokens (batch x longest) or ``16 * max_tokens`` attention
     cells per head (batch x longest^2).
 
     Attention memory grows with the square of the length, so the cell bound gives long examples smaller

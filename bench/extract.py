@@ -21,6 +21,7 @@ to create files in than the rest of the disk.)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from statistics import median
 import subprocess
@@ -73,11 +74,56 @@ def bare_forward(manifest, max_tokens: int) -> tuple[float, int]:
     return time.perf_counter() - started, len(encoded)
 
 
-def reportgen_run(manifest, max_tokens: int, folder: Path) -> float:
-    """Seconds for run_model (load excluded): extraction, guards, analysis, quantising, cache and data files."""
+# Where reportgen's time goes: (label, module, attribute) of the steps timed inside run_model.
+STEPS = (
+    ("tokenising", "reportgen.pipeline", "_encode"),
+    ("guard (row sums)", "reportgen.extract.attention", "row_sum_error"),
+    ("batched analysis", "reportgen.analysis.batched", "analyse_batch"),
+    ("record to bytes", "reportgen.store.record", "Record.to_bytes"),
+    ("cache writes", "reportgen.store.cache", "Cache.put"),
+    ("viewer data files", "reportgen.render.site", "SiteWriter.sink"),
+)
+
+
+@contextlib.contextmanager
+def timed_steps(spent: dict):
+    """Add the seconds spent in each of STEPS to ``spent`` while the block runs."""
+    import importlib
+
+    saved = []
+    for label, module_name, attribute in STEPS:
+        owner = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = getattr(owner, name)
+
+        def wrapper(*args, _original=original, _label=label, **kwargs):
+            started = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent[_label] = spent.get(_label, 0.0) + time.perf_counter() - started
+
+        saved.append((owner, name, original))
+        setattr(owner, name, wrapper)
+    try:
+        yield spent
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+
+
+def reportgen_run(manifest, max_tokens: int, folder: Path, spent: dict | None = None) -> float:
+    """Seconds for run_model (load excluded): extraction, guards, analysis, quantising, cache and data files.
+
+    ``spent`` (a dict) also gets the seconds of the forward pass and of each of STEPS.
+    """
     from reportgen.pipeline import BuildOptions, run_model
     from reportgen.render.site import SiteWriter
     from reportgen.store.cache import Cache
+
+    spent = {} if spent is None else spent
 
     options = BuildOptions(out=folder / "site_src", config_path=folder / "mkdocs.yml", cache_dir=folder / "cache",
                            max_tokens=max_tokens, progress=False)
@@ -89,12 +135,23 @@ def reportgen_run(manifest, max_tokens: int, folder: Path) -> float:
 
     def timed_load(*args, **kwargs):
         loaded = original(*args, **kwargs)
+        forward = loaded.model.forward
+
+        def timed_forward(*f_args, **f_kwargs):
+            started = time.perf_counter()
+            try:
+                return forward(*f_args, **f_kwargs)
+            finally:
+                spent["forward pass"] = spent.get("forward pass", 0.0) + time.perf_counter() - started
+
+        loaded.model.forward = timed_forward
         timing["start"] = time.perf_counter()
         return loaded
 
     load_module.load_model = timed_load
     try:
-        run_model(manifest, manifest.models[0], options, Cache(options.cache_dir), writer.sink)
+        with timed_steps(spent):
+            run_model(manifest, manifest.models[0], options, Cache(options.cache_dir), writer.sink)
     finally:
         load_module.load_model = original
         writer.abort()
@@ -137,13 +194,14 @@ def main() -> None:
         small = write_manifest(folder, max(1, args.examples // 10))
         manifest = load_manifest(big)
         # Alternate the two measurements and keep the best of each, so a busy moment hurts neither.
-        bare_runs, ours_runs = [], []
+        bare_runs, ours_runs, steps = [], [], []
         for round_ in range(args.repeat):
             os.sync()
             seconds, count = bare_forward(manifest, args.max_tokens)
             bare_runs.append(seconds)
             os.sync()
-            ours_runs.append(reportgen_run(manifest, args.max_tokens, folder / f"run{round_}"))
+            steps.append({})
+            ours_runs.append(reportgen_run(manifest, args.max_tokens, folder / f"run{round_}", steps[-1]))
             print(f"round {round_ + 1}: (a) {bare_runs[-1]:.2f} s, (b) {ours_runs[-1]:.2f} s", file=sys.stderr, flush=True)
         bare_s, ours_s = min(bare_runs), min(ours_runs)
         rss_small, _ = build_rss(small, folder)
@@ -167,6 +225,15 @@ def main() -> None:
           f"(x{rss_big / rss_small:.2f}) | <= 1.3x |")
     print(f"| (e) total build, {count} examples, incl. render + mkdocs build | {build_s:.1f} s | |")
     print(f"| (f) drawn in Chromium from file:// | {'; '.join(f'{label} {sec:.2f} s' for label, sec in opened)} | opens |")
+    best = steps[ours_runs.index(ours_s)]
+    print()
+    print(f"Where (b)'s fastest round went ({ours_s:.2f} s; bare forward, best round: {bare_s:.2f} s):")
+    print()
+    print("| step | seconds |")
+    print("| --- | ---: |")
+    for label in ["forward pass"] + [label for label, _, _ in STEPS]:
+        print(f"| {label} | {best.get(label, 0.0):.2f} |")
+    print(f"| everything else | {ours_s - sum(best.values()):.2f} |")
 
 
 if __name__ == "__main__":

@@ -214,3 +214,33 @@ def test_argmax_is_matches_numpy_argmax_with_ties(offset):
     assert want.any() and (~want).any()
     tied_later = (a[..., rows, rows + offset] == a.max(-1)[..., rows]) & ~want
     assert tied_later.any()  # some rows reach the maximum at i+offset but lose to an earlier tie
+
+
+@pytest.mark.parametrize("causal_flags", [(False, False), (True, False), (True, True)])
+def test_qk_softmax_errors_on_a_padded_batch_match_each_example_alone(causal_flags):
+    """Padded rows and columns, and the causal mask, are left out as one example's own block would be."""
+    from reportgen.analysis.batched import qk_softmax_errors
+
+    gen = torch.Generator().manual_seed(5)
+    heads, d, lengths, width = 2, 4, [5, 3], 5
+    q = torch.randn(2, width, heads * d, generator=gen)
+    k = torch.randn(2, width, heads * d, generator=gen)
+    attention = torch.zeros(2, heads, width, width)
+    for b, n in enumerate(lengths):
+        scores = torch.randn(heads, n, n, generator=gen)
+        if causal_flags[b]:
+            scores = scores.masked_fill(~torch.ones(n, n, dtype=torch.bool).tril(), float("-inf"))
+        attention[b, :, :n, :n] = torch.softmax(scores, -1)
+    q[1, 3:] = 1e4  # padding holds garbage that must not count, as rows or as columns
+    k[1, 3:] = 1e4
+    real = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+    causal = torch.tensor(causal_flags)
+    errors = qk_softmax_errors(q, k, attention, real, causal, heads)
+    for b, n in enumerate(lengths):
+        qs = q[b, :n].reshape(n, heads, d).transpose(0, 1).numpy().astype(np.float16)
+        ks = k[b, :n].reshape(n, heads, d).transpose(0, 1).numpy().astype(np.float16)
+        expected = qk_softmax_error(qs, ks, attention[b, :, :n, :n].numpy(), causal_flags[b])
+        assert float(errors[b]) == pytest.approx(expected, abs=1e-6)
+        alone = qk_softmax_errors(q[b : b + 1, :n], k[b : b + 1, :n], attention[b : b + 1, :, :n, :n],
+                                  real[b : b + 1, :n], causal[b : b + 1], heads)
+        assert float(alone[0]) == pytest.approx(expected, abs=1e-6)

@@ -193,12 +193,16 @@ def qk_softmax_errors(q: torch.Tensor, k: torch.Tensor, attention: torch.Tensor,
     qh = q.reshape(count, width, heads, d).transpose(1, 2).half().float()
     kh = k.reshape(count, width, heads, d).transpose(1, 2).half().float()
     scores = (qh @ kh.transpose(-1, -2)).mul_(1.0 / float(d) ** 0.5)
-    blocked = ~real[:, None, None, :]
-    if bool(causal.any()):
-        lower = torch.ones((width, width), dtype=torch.bool, device=q.device).tril()
-        blocked = blocked | (causal[:, None, None, None] & ~lower)
-    probs = torch.softmax(scores.masked_fill_(blocked, float("-inf")), dim=-1)
-    error = probs.sub_(attention).abs_().masked_fill_(~real[:, None, :, None], 0.0)
+    padded, any_causal = not bool(real.all()), bool(causal.any())
+    if padded or any_causal:  # (an example's own block, as the build passes it, needs neither mask)
+        blocked = ~real[:, None, None, :]
+        if any_causal:
+            lower = torch.ones((width, width), dtype=torch.bool, device=q.device).tril()
+            blocked = blocked | (causal[:, None, None, None] & ~lower)
+        scores.masked_fill_(blocked, float("-inf"))
+    error = torch.softmax(scores, dim=-1).sub_(attention).abs_()
+    if padded:
+        error.masked_fill_(~real[:, None, :, None], 0.0)
     return error.flatten(1).amax(dim=1).double()
 
 

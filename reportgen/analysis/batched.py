@@ -130,32 +130,23 @@ def layer_pattern_sums(attention: torch.Tensor, masks: BatchMasks) -> torch.Tens
     out[:, _PUNCT] = (mass[..., 1] * fm).sum(-1, dtype=f64)
     logs = a.clamp_min(torch.finfo(a.dtype).tiny).log_()  # a ln a -> 0 as a -> 0; no 0 * -inf
     out[:, _ENT] = -((logs.mul_(a)).sum(-1) * fm).sum(-1, dtype=f64)  # nats
-    peak = a.amax(dim=-1)  # [B, H, W]
-    out[:, _PREV_AM] = (argmax_is(a, peak, -1) & prev_m).sum(-1, dtype=f64)
-    out[:, _NEXT_AM] = (argmax_is(a, peak, 1) & next_m).sum(-1, dtype=f64)
+    first_max = a.argmax(dim=-1)  # [B, H, W]
+    out[:, _PREV_AM] = (argmax_is(first_max, -1) & prev_m).sum(-1, dtype=f64)
+    out[:, _NEXT_AM] = (argmax_is(first_max, 1) & next_m).sum(-1, dtype=f64)
     return out
 
 
-def argmax_is(a: torch.Tensor, peak: torch.Tensor, offset: int) -> torch.Tensor:
-    """bool: ``argmax_j a[..., i, j] == i + offset`` (offset -1 or 1), first index on ties as numpy.
+def argmax_is(first_max: torch.Tensor, offset: int) -> torch.Tensor:
+    """bool: ``argmax_j a[..., i, j] == i + offset`` (offset -1 or 1), the first index on ties as numpy.
 
-    ``peak`` is ``a.amax(-1)``. Rows ``i`` with ``i + offset`` outside ``0..W-1`` are left out: the
-    result is ``[B, H, W-1]``, for rows 1..W-1 (offset -1) or 0..W-2 (offset 1). A row whose diagonal
-    value equals its maximum is checked for an earlier equal maximum (rare); amax and a compare cost
-    less than argmax over the whole batch.
+    ``first_max`` is ``a.argmax(-1)`` (torch returns the first maximal index). Rows ``i`` with
+    ``i + offset`` outside ``0..W-1`` are left out: the result is ``[B, H, W-1]``, for rows 1..W-1
+    (offset -1) or 0..W-2 (offset 1).
     """
-    value = a.diagonal(offset, -2, -1)  # a[i, i + offset]
-    rows = peak[..., 1:] if offset < 0 else peak[..., :-1]
-    hit = value == rows
-    found = torch.nonzero(hit)  # [k, 3] (b, h, row index within the diagonal)
-    if found.numel():
-        first_row = 1 if offset < 0 else 0
-        b, h, r = found.unbind(1)
-        i = r + first_row
-        lines = a[b, h, i]  # [k, W]
-        earlier = (lines == rows[b, h, r][:, None]) & (torch.arange(a.shape[-1], device=a.device) < (i + offset)[:, None])
-        hit[b, h, r] = ~earlier.any(dim=1)
-    return hit
+    position = torch.arange(first_max.shape[-1], device=first_max.device)
+    if offset < 0:
+        return first_max[..., 1:] == position[1:] + offset
+    return first_max[..., :-1] == position[:-1] + offset
 
 
 def batch_rollout(layers: list[torch.Tensor], residual: float = 0.5) -> torch.Tensor:

@@ -7,7 +7,8 @@ more sentences where needed) at exactly 18, 128 and 512 tokens is rendered twice
   (``settings.max_length: 512``). Each example page is opened from file:// in Debian's Chromium
   (Playwright, offline context) and every file:// request the page makes until the viewer reports
   ``data-rg-ready`` is summed with ``os.path.getsize``: the HTML, Material's CSS/JS, viewer.js,
-  viewer.css, meta.js and L0.js (what it takes to show layer 0 in the head view). "total" is every
+  viewer.css, meta.js and the file holding layer 0 (L0.js; L.js, all six layers, for an example whose
+  attention is at most 512 KB), what it takes to show layer 0 in the head view. "total" is every
   data file of that example (all layers and the neuron view's q/k files).
 * BertViz 1.4.1, installed from PyPI by this script into a throwaway venv
   (``python -m venv --system-site-packages``; never a project dependency): ``head_view(attention,
@@ -269,7 +270,7 @@ def main() -> None:
                   "not a measurement")
         print(f"all-MiniLM-L6-v2 (6 x 12), the seed pair grown to N tokens; {source}.")
         print("reportgen page = every file:// request until data-rg-ready (HTML, Material CSS/JS, viewer.js/.css, "
-              "meta.js, L0.js); total = all data files of the example (6 layers + q/k).")
+              "meta.js, L0.js or the packed L.js); total = all data files of the example (6 layers + q/k).")
         print()
         print("| tokens | BertViz page bytes | reportgen page bytes (layer 0, head view) | ratio | "
               "reportgen total bytes (example data) | BertViz page with sentence_b_start | reportgen ready in |")

@@ -5,6 +5,7 @@ written here with plain loops over the definitions of design.md section 5.
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -68,7 +69,16 @@ def test_built_site_has_pages(demo_build):
     page = (site / "examples" / "cat-sad.html").read_text()
     assert 'class="rg-viewer"' in page
     assert "../data/all-minilm-l6-v2/cat-sad/meta.js" in page
-    assert (site / "data" / "all-minilm-l6-v2" / "cat-sad" / "L5.js").is_file()
+    # a short example keeps its six layers in one file (and its q/k in another); meta.js names them
+    folder = site / "data" / "all-minilm-l6-v2" / "cat-sad"
+    meta = _data_object(folder / "meta.js")
+    assert meta["layer_files"] == ["L.js"] * 6 and set(meta["qk_files"].values()) == {"Q.js"}
+    assert sorted(p.name for p in folder.iterdir()) == ["L.js", "Q.js", "R.js", "meta.js"]
+    layers = _data_objects(folder / "L.js")
+    assert [(o["kind"], o["layer"]) for o in layers] == [("layer", k) for k in range(6)]
+    n, heads = meta["n"], meta["heads"]
+    assert all(len(base64.b64decode(o["data"])) == heads * n * n for o in layers)
+    assert [(o["kind"], o["layer"]) for o in _data_objects(folder / "Q.js")] == [("qk", k) for k in range(6)]
     for html in site.rglob("*.html"):
         text = html.read_text()
         assert "unpkg.com" not in text and "fonts.googleapis" not in text, html
@@ -158,13 +168,22 @@ def test_demo_has_a_page_of_each_issue_8_kind(demo_build):
     assert (site / "data" / "runs" / "run-tiny-run.js").is_file()
 
 
-def _data_object(path):
+def _data_objects(path):
+    """Every object a data file pushes onto window.RG_DATA (one push statement per line)."""
     import re
 
-    text = path.read_text(encoding="utf-8")
-    match = re.fullmatch(r"\(window\.RG_DATA=window\.RG_DATA\|\|\[\]\)\.push\((.*)\);\n", text, re.S)
-    assert match, text[:200]
-    return json.loads(match.group(1))
+    objects = []
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        match = re.fullmatch(r"\(window\.RG_DATA=window\.RG_DATA\|\|\[\]\)\.push\((.*)\);\n", line, re.S)
+        assert match, line[:200]
+        objects.append(json.loads(match.group(1)))
+    return objects
+
+
+def _data_object(path):
+    objects = _data_objects(path)
+    assert len(objects) == 1, path
+    return objects[0]
 
 
 def test_demo_predictions_are_real_on_splade_tiny(demo_build):

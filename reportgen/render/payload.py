@@ -59,6 +59,12 @@ def data_script(obj: dict) -> str:
     return b"".join(data_chunks(obj)).decode("utf-8")
 
 
+# An example whose data of one kind (attention, or query/key vectors) is at most this many bytes
+# keeps all its layers in one file: a few files per example instead of two per layer, and one request
+# for the model view. Larger examples get one file per layer, so a view loads only the layer it shows.
+PACK_BYTES = 512 * 1024
+
+
 def layer_file_name(layer: int) -> str:
     return f"L{layer}.js"
 
@@ -67,9 +73,27 @@ def qk_file_name(layer: int) -> str:
     return f"Q{layer}.js"
 
 
+def layer_file_names(attention_q: np.ndarray, causal: bool) -> list[str]:
+    """The data file of each layer's attention (uint8 [L, H, n, n]): ``L.js`` for all when small."""
+    layers, heads, n = attention_q.shape[:3]
+    size = layers * heads * (n * (n + 1) // 2 if causal else n * n)
+    return ["L.js"] * layers if size <= PACK_BYTES else [layer_file_name(layer) for layer in range(layers)]
+
+
+def qk_file_names(q: np.ndarray) -> dict[str, str]:
+    """The data file of each layer's query and key vectors (float16 [L, H, n, d] each): ``Q.js`` when small."""
+    layers = q.shape[0]
+    size = 2 * q.size * 2
+    return {str(layer): "Q.js" if size <= PACK_BYTES else qk_file_name(layer) for layer in range(layers)}
+
+
 def meta_object(key: str, model: str, example: str, record, words: list[dict], labels: list[list[str | None]],
-                model_name: str, qk_layers: list[int], qk_max_error: float | None = None) -> dict:
-    """The ``meta`` object of one (model, example): tokens and maps, no attention."""
+                model_name: str, qk_layers: list[int], qk_max_error: float | None = None,
+                layer_files: list[str] | None = None, qk_files: dict[str, str] | None = None) -> dict:
+    """The ``meta`` object of one (model, example): tokens and maps, no attention.
+
+    ``layer_files``/``qk_files``: the data files written (default: one per layer).
+    """
     layers, heads, n, _ = record.attention_q.shape
     return {
         "kind": "meta", "key": key, "model": model, "model_name": model_name, "example": example,
@@ -79,8 +103,9 @@ def meta_object(key: str, model: str, example: str, record, words: list[dict], l
         "words": words, "labels": labels,
         "quant": {"scheme": SCHEME, "max_error": MAX_ERROR, "packing": "lower" if record.causal else "full",
                   "qk_dtype": "float16", "qk_max_error": qk_max_error},
-        "layer_files": [layer_file_name(layer) for layer in range(int(layers))],
-        "qk_files": {str(layer): qk_file_name(layer) for layer in qk_layers},
+        "layer_files": layer_files if layer_files is not None else [layer_file_name(layer) for layer in range(int(layers))],
+        "qk_files": ({str(layer): qk_files[str(layer)] for layer in qk_layers} if qk_files is not None
+                     else {str(layer): qk_file_name(layer) for layer in qk_layers}),
     }
 
 

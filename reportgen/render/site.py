@@ -16,7 +16,8 @@ from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
 from reportgen.render import beyond, pages
 from reportgen.render.fs import StagedDir, deferred_signals, write_staged, write_text
 from reportgen.render.mkdocs_config import HOOKS_FILE, mkdocs_config
-from reportgen.render.payload import data_chunks, data_script, layer_file_name, layer_object, meta_object, qk_file_name, qk_object
+from reportgen.render.payload import (data_chunks, data_script, layer_file_names, layer_object, meta_object,
+                                      qk_file_names, qk_object)
 from reportgen.render.templates import assets_dir
 
 INDEX_SCHEMA = "reportgen.index/1"
@@ -56,21 +57,25 @@ class SiteWriter:
         from reportgen.analysis.patterns import PatternSums
 
         model = run.spec.slug
+        names = {}
         if example.slug in self.shown:
             key = f"{model}/{example.slug}"
-            files = {layer_file_name(layer): data_chunks(layer_object(key, layer, record.attention_q, record.causal))
-                     for layer in range(record.attention_q.shape[0])}
+            files: dict[str, list[bytes]] = {}
+            names["layer"] = layer_file_names(record.attention_q, record.causal)
+            for layer, name in enumerate(names["layer"]):
+                files.setdefault(name, []).extend(data_chunks(layer_object(key, layer, record.attention_q, record.causal)))
             if "q" in record.extras:
+                names["qk"] = qk_file_names(record.extras["q"])
                 for layer in range(record.extras["q"].shape[0]):
-                    files[qk_file_name(layer)] = data_chunks(
-                        qk_object(key, layer, record.extras["q"][layer], record.extras["k"][layer]))
+                    files.setdefault(names["qk"][str(layer)], []).extend(data_chunks(
+                        qk_object(key, layer, record.extras["q"][layer], record.extras["k"][layer])))
             files.update(beyond.example_files(key, example, record))  # R.js (rollout), P.js (predictions)
             write_staged(self.data_dir(model, example.slug), files)
         self.diffs.add(model, example.slug, record)
         self.stats.setdefault(model, []).append(
             ExampleStats(example, PatternSums(record.sums_num, record.sums_count), list(record.coref)))
         record.attention_q = np.zeros(record.attention_q.shape[:2] + (0, 0), dtype=np.uint8)
-        record.extras = {"has_qk": np.array(["q" in record.extras]),
+        record.extras = {"has_qk": np.array(["q" in record.extras]), "data_files": np.array(json.dumps(names)),
                          "qk_error": record.extras.get("qk_error", np.array([np.nan])), **beyond.kept_extras(record)}
         self.records[(model, example.slug)] = record
         return record
@@ -98,9 +103,11 @@ class SiteWriter:
                     continue
                 qk_layers = list(range(run.layers)) if bool(record.extras.get("has_qk", [False])[0]) else []
                 words = [{"text": w.text, "segment": w.segment} for w in example.words()]
+                names = json.loads(str(record.extras["data_files"]))
                 meta = meta_object(f"{slug}/{example.slug}", slug, example.slug, _Shape(record, run.layers, run.heads),
                                    words, heads["strongest"], run.spec.name, qk_layers,
-                                   _finite(record.extras["qk_error"][0]) if qk_layers else None)
+                                   _finite(record.extras["qk_error"][0]) if qk_layers else None,
+                                   layer_files=names.get("layer"), qk_files=names.get("qk"))
                 meta.update(beyond.meta_fields(record))
                 write_text(self.data_dir(slug, example.slug) / "meta.js", data_script(meta))
         write_text(self.root / "data" / "index.json", json.dumps(self._index(runs), indent=1, sort_keys=True, ensure_ascii=False) + "\n")

@@ -208,7 +208,9 @@ def test_example_page_with_viewer_data_draws_the_head_view(open_page, large):
     assert s["units"] > 10 and s["edges"] > 0
     pixels = page.evaluate(PIXELS_JS, ".rgv-lines")
     assert pixels["count"] > 500, pixels
-    assert any(u.endswith(f"/data/{SLUG}/{SHOWN}/L0.js") for u in requests)
+    layer_files = [u for u in requests if u.endswith(f"/data/{SLUG}/{SHOWN}/L.js")]
+    assert len(layer_files) == 1  # a small example's layers share one file, loaded once
+    assert not any(f"/data/{SLUG}/{SHOWN}/L0.js" in u for u in requests)
     assert "Coreference" in page.inner_text(".rg-example")
 
 

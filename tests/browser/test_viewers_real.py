@@ -48,12 +48,21 @@ SENTENCES = [
 LONG_TEXT = " ".join(SENTENCES * 5)  # about 600 tokens: truncated to 512
 
 
-def read_data(path: Path) -> dict:
-    """The object a viewer data file pushes onto window.RG_DATA."""
-    text = path.read_text(encoding="utf-8")
+def read_objects(path: Path) -> list[dict]:
+    """The objects a viewer data file pushes onto window.RG_DATA (one push statement per line)."""
     prefix = "(window.RG_DATA=window.RG_DATA||[]).push("
-    assert text.startswith(prefix) and text.endswith(");\n")
-    return json.loads(text[len(prefix):-3])
+    objects = []
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        assert line.startswith(prefix) and line.endswith(");\n")
+        objects.append(json.loads(line[len(prefix):-3]))
+    return objects
+
+
+def read_data(path: Path) -> dict:
+    """The object a viewer data file with one object pushes onto window.RG_DATA."""
+    objects = read_objects(path)
+    assert len(objects) == 1, path
+    return objects[0]
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +113,9 @@ def real(tmp_path_factory):
 
     def layer(example: str, k: int, meta: dict) -> np.ndarray:
         """Stored attention of one layer, dequantised: float64 [H, n, n]."""
-        obj = data(example, f"L{k}.js")
+        found = [o for o in read_objects(site / "data" / SLUG / example / meta["layer_files"][k]) if o["layer"] == k]
+        assert len(found) == 1
+        obj = found[0]
         assert obj["kind"] == "layer" and obj["layer"] == k
         raw = np.frombuffer(base64.b64decode(obj["data"]), dtype=np.uint8)
         return raw.reshape(meta["heads"], meta["n"], meta["n"]).astype(np.float64) / 255.0
@@ -291,7 +302,8 @@ def test_neuron_view_softmax_matches_stored_attention(open_page, real):
         assert result["maxDiff"] <= result["bound"] and result["bound"] == pytest.approx(bound)
         # and the float16 q, k reproduce the model's own softmax within the stated q/k error
         assert np.max(np.abs(softmax - real.attention[layer, head, token])) <= quant["qk_max_error"] + 1e-6
-    assert any(u.endswith(f"/data/{SLUG}/{PAIR}/Q4.js") for u in requests)
+    assert meta["qk_files"]["4"] == "Q.js"  # 18 tokens: every layer's q/k in one file
+    assert any(u.endswith(f"/data/{SLUG}/{PAIR}/Q.js") for u in requests)
     assert pixels(page, ".rgv-neuron-canvas")["count"] > 2000
     assert not errors
 

@@ -67,6 +67,7 @@
   var decodedOrder = [];   // ids, oldest first (memory budget)
   var decodedBytes = 0;
   var pending = {};        // ids -> promise of decoded data
+  var scriptLoads = {};    // data file path -> promise that its script has run
   var viewers = [];
   var runData = {};        // training runs: key -> run object
   var runCharts = [];      // RunCharts instances on this page
@@ -235,6 +236,33 @@
       encodeURIComponent(file);
   }
 
+  /**
+   * Promise that the data script at ``path`` has run. A small example keeps all its layers in one file
+   * (``meta.layer_files`` then names the same file for every layer): it is loaded once, however many
+   * layers ask for it at the same time.
+   */
+  function loadScript(path) {
+    if (!scriptLoads[path]) {
+      scriptLoads[path] = new Promise(function (resolve, reject) {
+        var script = document.createElement('script');
+        script.src = path;
+        script.async = true;
+        script.onload = function () {
+          script.parentNode.removeChild(script);
+          delete scriptLoads[path];
+          resolve();
+        };
+        script.onerror = function () {
+          script.parentNode.removeChild(script);
+          delete scriptLoads[path];
+          reject(new Error('Could not load ' + path));
+        };
+        document.head.appendChild(script);
+      });
+    }
+    return scriptLoads[path];
+  }
+
   /** Promise of the decoded layer (kind 'layer') or query/key vectors (kind 'qk'). */
   function load(meta, base, kind, layer) {
     var id = kind + '|' + meta.key + '|' + layer;
@@ -252,34 +280,20 @@
       return pending[id];
     }
     var file = dataFile(meta, kind, layer);
-    var promise = new Promise(function (resolve, reject) {
-      if (!file) {
-        reject(new Error('No ' + DATA_KINDS[kind] + ' file for layer ' + layer + '.'));
-        return;
+    if (!file) {
+      return Promise.reject(new Error('No ' + DATA_KINDS[kind] + ' file for layer ' + layer + '.'));
+    }
+    var promise = loadScript(dataPath(base, meta, file)).then(function () {
+      if (decoded[id]) {
+        return decoded[id];
       }
-      var script = document.createElement('script');
-      script.src = dataPath(base, meta, file);
-      script.async = true;
-      script.onload = function () {
-        script.parentNode.removeChild(script);
-        if (decoded[id]) {
-          resolve(decoded[id]);
-        } else if (raw[id]) {
-          try {
-            resolve(takeRaw(meta, kind, id));
-          } catch (err) {
-            reject(err);
-          }
-        } else {
-          reject(new Error('The data file ' + file + ' did not contain the ' + DATA_KINDS[kind] + ' data' +
-            (kind === 'layer' || kind === 'qk' ? ' of layer ' + layer : '') + ' of ' + meta.key + '.'));
-        }
-      };
-      script.onerror = function () {
-        script.parentNode.removeChild(script);
-        reject(new Error('Could not load the data file ' + file + ' (' + meta.key + ').'));
-      };
-      document.head.appendChild(script);
+      if (raw[id]) {
+        return takeRaw(meta, kind, id);
+      }
+      throw new Error('The data file ' + file + ' did not contain the ' + DATA_KINDS[kind] + ' data' +
+        (kind === 'layer' || kind === 'qk' ? ' of layer ' + layer : '') + ' of ' + meta.key + '.');
+    }, function () {
+      throw new Error('Could not load the data file ' + file + ' (' + meta.key + ').');
     });
     pending[id] = promise;
     promise.then(function () {

@@ -1,7 +1,8 @@
 """Run a loaded model over encoded examples in length-sorted batches and pull out attention.
 
 Padding is on the right and masked; each example's attention is cut back to its own n x n block
-before anything else sees it, so padding never reaches stored arrays or scores.
+before anything else sees it, so padding never reaches stored arrays or scores. Each pass stops once
+the last layer's attention exists (``extract.tap``): the layers' output after it is never used.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.errors import RunError
+from reportgen.extract.tap import AttentionTap
 from reportgen.extract.tokens import Encoded
 
 ROW_SUM_TOLERANCE = 1e-3
@@ -164,14 +166,13 @@ def iter_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str
             capture.clear()
         try:
             with torch.inference_mode():
-                output = model(**inputs, output_attentions=True)
+                attentions = tap(inputs)
         except (RuntimeError, ValueError, TypeError, IndexError, KeyError, AttributeError, NotImplementedError) as exc:
             text = str(exc).strip()
             first = text.splitlines()[0] if text else ""
             hint = "" if isinstance(exc, RuntimeError) else "; supported: encoders such as BERT, decoder-only models such as GPT-2"
             raise RunError(f"model {loaded.ref}: the forward pass failed on example "
                            f"{example_names[items[0].example_index]!r} ({type(exc).__name__}: {first}){hint}") from exc
-        attentions = getattr(output, "attentions", None)
         if attentions is None or len(attentions) != loaded.layers or any(a is None for a in attentions):
             got = 0 if attentions is None else sum(a is not None for a in attentions)
             raise RunError(f"model {loaded.ref}: returned attention for {got} of {loaded.layers} layers; "
@@ -202,32 +203,36 @@ def iter_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str
         return RunError(f"model {loaded.ref}, example {name}, layer {layer}: attention rows sum to 1 +/- "
                         f"{error:.3g} (tolerance {tolerance}); is this really softmax attention?")
 
-    for batch in batches:
-        items = [encoded[i] for i in batch]
-        layers, qs, ks = forward(items)
-        if on_batch is not None:
-            on_batch(len(items))
-        bad = failures(layers, items)
-        if len(items) == 1 and bad:
-            raise fail(layers, items[0], bad[0][1], bad[0][2])
-        for row, _, _ in bad:
-            # A batched result failed the guard: run the example alone; the same guard then decides.
-            item = items[row]
-            alone, aq, ak = forward([item])
-            again = failures(alone, [item])
-            if again:
-                raise fail(alone, item, again[0][1], again[0][2])
-            n = item.n
-            with torch.inference_mode():
-                for layer in range(len(layers)):
-                    layers[layer][row] = 0.0
-                    layers[layer][row, :, :n, :n] = alone[layer][0]
-                    if qs is not None and aq is not None:
-                        qs[layer][row, :n] = aq[layer][0]
-                        ks[layer][row, :n] = ak[layer][0]
-            warnings.warn(f"model {loaded.ref}, example {example_names[item.example_index]}: batched attention "
-                          "failed the row-sum check; recomputed alone, which passed", stacklevel=2)
-        yield Batch(items, layers, qs, ks, loaded.heads)
+    tap = AttentionTap(model, loaded.layers)  # stops each pass after the last attention
+    try:
+        for batch in batches:
+            items = [encoded[i] for i in batch]
+            layers, qs, ks = forward(items)
+            if on_batch is not None:
+                on_batch(len(items))
+            bad = failures(layers, items)
+            if len(items) == 1 and bad:
+                raise fail(layers, items[0], bad[0][1], bad[0][2])
+            for row, _, _ in bad:
+                # A batched result failed the guard: run the example alone; the same guard then decides.
+                item = items[row]
+                alone, aq, ak = forward([item])
+                again = failures(alone, [item])
+                if again:
+                    raise fail(alone, item, again[0][1], again[0][2])
+                n = item.n
+                with torch.inference_mode():
+                    for layer in range(len(layers)):
+                        layers[layer][row] = 0.0
+                        layers[layer][row, :, :n, :n] = alone[layer][0]
+                        if qs is not None and aq is not None:
+                            qs[layer][row, :n] = aq[layer][0]
+                            ks[layer][row, :n] = ak[layer][0]
+                warnings.warn(f"model {loaded.ref}, example {example_names[item.example_index]}: batched attention "
+                              "failed the row-sum check; recomputed alone, which passed", stacklevel=2)
+            yield Batch(items, layers, qs, ks, loaded.heads)
+    finally:
+        tap.close()
 
 
 def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],

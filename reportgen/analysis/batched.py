@@ -185,7 +185,7 @@ def qk_softmax_errors(q: torch.Tensor, k: torch.Tensor, attention: torch.Tensor,
     kh = k.reshape(count, width, heads, d).transpose(1, 2).half().float()
     scores = (qh @ kh.transpose(-1, -2)).mul_(1.0 / float(d) ** 0.5)
     padded, any_causal = not bool(real.all()), bool(causal.any())
-    if padded or any_causal:  # (an example's own block, as the build passes it, needs neither mask)
+    if padded or any_causal:
         blocked = ~real[:, None, None, :]
         if any_causal:
             lower = torch.ones((width, width), dtype=torch.bool, device=q.device).tril()
@@ -245,23 +245,27 @@ def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[boo
             n = item.n
             results[b].coref = coref_weights(
                 lambda rows, b=b, n=n: np.stack([a[b][:, rows, :n].cpu().numpy() for a in layers]), item.word, coref_pairs[b])
-    # Viewer data: each example on its own n x n block (views, no copies of the batch), so its bits do
-    # not depend on which batch-mates also needed viewer data (cached ones do not).
-    for b, n in enumerate(lengths):
-        if heavy[b]:
-            own = [a[b : b + 1, :, :n, :n] for a in layers]
-            results[b].attention_q = np.stack([quantize_tensor(a[0]).cpu().numpy() for a in own])
-            results[b].rollout_q = quantize_tensor(batch_rollout(own)[0]).cpu().numpy()
-        if want_qk[b] and batch.q is not None:
-            # all layers of the example at once: the layers take the place of the batch dimension
-            depth = len(layers)
-            q = torch.stack([t[b, :n] for t in batch.q])  # [L, n, H*d]
-            k = torch.stack([t[b, :n] for t in batch.k])
-            own = torch.stack([a[b, :, :n, :n] for a in layers])  # [L, H, n, n]
-            errors = qk_softmax_errors(q, k, own, real[b : b + 1, :n].expand(depth, n), causal[b : b + 1].expand(depth),
-                                       batch.heads)
+    # Viewer data. Attention is quantised on each example's own n x n block. Rollout and the neuron
+    # view's error run once over the batch rows that need them, at the batch's width: every row is
+    # computed on its own (padding never feeds a real row), so its result depends on the batch's width
+    # but not on which batch-mates also needed viewer data (cached ones do not).
+    wanted = [b for b in range(len(items)) if heavy[b]]
+    if wanted:
+        rows = torch.as_tensor(wanted, device=device)
+        rolled = quantize_tensor(batch_rollout([a.index_select(0, rows) for a in layers])).cpu()  # [h, L, W, W]
+        for slot, b in enumerate(wanted):
+            n = lengths[b]
+            results[b].attention_q = np.stack([quantize_tensor(a[b, :, :n, :n]).cpu().numpy() for a in layers])
+            results[b].rollout_q = rolled[slot, :, :n, :n].numpy().copy()
+    asked = [b for b in range(len(items)) if want_qk[b]] if batch.q is not None else []
+    if asked:
+        rows = torch.as_tensor(asked, device=device)
+        errors = torch.stack([qk_softmax_errors(q.index_select(0, rows), k.index_select(0, rows), a.index_select(0, rows),
+                                                real.index_select(0, rows), causal.index_select(0, rows), batch.heads)
+                              for q, k, a in zip(batch.q, batch.k, layers)]).amax(dim=0)  # [rows]
+        for slot, b in enumerate(asked):
             results[b].qk = batch.qk(b)
-            results[b].qk_error = float(errors.max())
+            results[b].qk_error = float(errors[slot])
     for b, item in enumerate(items):
         if want_f16[b]:
             n = item.n

@@ -344,7 +344,7 @@ def _first_overlapping_word(words, segment, start, end):
 
 
 def test_word_index_agrees_with_plain_scan():
-    from reportgen.extract.tokens import _WordIndex
+    from reportgen.extract.tokens import find_words
     from reportgen.manifest.words import example_words
 
     rng = np.random.default_rng(0)
@@ -353,13 +353,14 @@ def test_word_index_agrees_with_plain_scan():
         a = "".join(rng.choice(alphabet, size=int(rng.integers(0, 30))))
         b = "".join(rng.choice(alphabet, size=int(rng.integers(0, 30)))) if rng.random() < 0.6 else None
         words = example_words(a, b)
-        index = _WordIndex(words)
         plain = [(w.segment, w.start, w.end) for w in words]
-        for segment in (0, 1):
-            for start in range(0, 32):
-                for end in range(start - 1, start + 5):
-                    assert index.find(segment, start, end) == _first_overlapping_word(plain, segment, start, end), \
-                        (a, b, segment, start, end)
+        queries = np.array([(segment, start, end) for segment in (-1, 0, 1) for start in range(0, 32)
+                            for end in range(start - 1, start + 5)])
+        found = find_words(words, queries[:, 0], queries[:, 1])
+        assert found.dtype == np.int32
+        for (segment, start, end), got in zip(queries.tolist(), found.tolist()):
+            want = _first_overlapping_word(plain, segment, start, end) if segment >= 0 else -1
+            assert got == want, (a, b, segment, start, end)
 
 
 def test_plan_batches_bounds_tokens_cells_and_runs_longest_first():

@@ -149,3 +149,17 @@ def test_default_candidates_keep_joint_order_with_later_antecedent():
     words = example_words("It saw the dog", None)
     cands = default_candidates(words, Span(0, 1), Span(3, 4))
     assert cands == [Span(1, 2), Span(2, 3), Span(3, 4)]
+
+
+def test_ascii_fast_path_splits_like_the_general_rule():
+    """ASCII text goes through a regular expression; it must give the words of the per-character rule."""
+    import random
+
+    from reportgen.manifest.words import _split_any
+
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(128)]
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert split_words(text, 1) == _split_any(text, 1), repr(text)
+    assert [w.text for w in split_words("a_b\x1cc3")] == ["a", "_", "b", "c3"]  # \x1c is whitespace

@@ -6,7 +6,7 @@ offsets; special tokens ([CLS], [SEP], <s>, </s>) belong to no word (-1).
 from __future__ import annotations
 
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -49,60 +49,68 @@ def is_punct_token(token: str) -> bool:
     return bool(text) and all(unicodedata.category(ch).startswith("P") for ch in text)
 
 
-class _WordIndex:
-    """The words of one example, per segment, sorted by start (words never overlap): ``find`` by bisection."""
+def find_words(words, segment, start) -> np.ndarray:
+    """Per query token (its ``segment`` and character ``start``), the index of the first word of that
+    segment overlapping the token's range, else the first word starting after it, else -1 (int32).
 
-    def __init__(self, words):
-        self.starts: dict[int, list[int]] = {}
-        self.ends: dict[int, list[int]] = {}
-        self.index: dict[int, list[int]] = {}
-        for index, w in enumerate(words):
-            self.starts.setdefault(w.segment, []).append(w.start)
-            self.ends.setdefault(w.segment, []).append(w.end)
-            self.index.setdefault(w.segment, []).append(index)
+    Both rules name the same word: the first word of the segment that ends after ``start``. Words of a
+    segment never overlap and come sorted, so that word either contains ``start`` (then it is the first
+    word overlapping any range that begins there; for an empty range, the word containing start) or it
+    is the first word starting after ``start``, which a range starting between two words overlaps if it
+    overlaps any. A token's end offset is therefore not needed.
+    """
+    ends: dict[int, list[int]] = {0: [], 1: []}
+    index: dict[int, list[int]] = {0: [], 1: []}
+    for i, w in enumerate(words):
+        ends[w.segment].append(w.end)
+        index[w.segment].append(i)
+    out = []
+    for seg, first in zip(segment.tolist(), start.tolist()):
+        seg_ends = ends.get(seg, ())
+        k = bisect_right(seg_ends, first)
+        out.append(index[seg][k] if k < len(seg_ends) else -1)
+    return np.array(out, dtype=np.int32)
 
-    def find(self, segment: int, start: int, end: int) -> int:
-        """Index of the first word of ``segment`` overlapping [start, end) (empty ranges: the word
-        containing start); when there is none, the first word starting at or after start; else -1."""
-        starts = self.starts.get(segment)
-        if not starts:
-            return -1
-        ends, index = self.ends[segment], self.index[segment]
-        first = bisect_right(ends, start)  # the first word ending after start: the only candidate
-        if first < len(starts) and (starts[first] < end if end > start else starts[first] <= start):
-            return index[first]
-        after = bisect_left(starts, start)
-        return index[after] if after < len(starts) else -1
+
+def _tokenise(tokenizer, texts: tuple, max_length: int | None):
+    """ids, type ids (None when the model has none), tokens, offsets, special mask and sequence ids.
+
+    A fast tokenizer's own backend when it is set to neither truncate nor pad (the same encoding as a
+    call of the tokenizer, without the wrapper's cost); otherwise, and to truncate, the tokenizer call.
+    """
+    backend = getattr(tokenizer, "_tokenizer", None)
+    if max_length is None and backend is not None and getattr(backend, "truncation", 1) is None \
+            and getattr(backend, "padding", 1) is None:
+        enc = backend.encode(*texts, add_special_tokens=True)
+        types = enc.type_ids if "token_type_ids" in tokenizer.model_input_names else None
+        tokens = enc.tokens
+        unknown = tokenizer.unk_token_id
+        if unknown is not None and unknown in enc.ids:  # the backend shows the text of an unknown piece
+            tokens = [tokenizer.unk_token if i == unknown else t for i, t in zip(enc.ids, tokens)]
+        return enc.ids, types, tokens, enc.offsets, enc.special_tokens_mask, enc.sequence_ids
+    kwargs = {"truncation": "longest_first", "max_length": max_length} if max_length is not None else {"truncation": False}
+    enc = tokenizer(*texts, add_special_tokens=True, return_offsets_mapping=True, return_special_tokens_mask=True,
+                    **kwargs)
+    ids = list(enc["input_ids"])
+    types = list(enc["token_type_ids"]) if "token_type_ids" in enc else None
+    return (ids, types, tokenizer.convert_ids_to_tokens(ids), enc["offset_mapping"], enc["special_tokens_mask"],
+            enc.sequence_ids())
 
 
 def encode_example(tokenizer, example, example_index: int, max_length: int) -> Encoded:
     """Tokenise ``example.a`` (and ``example.b``) with offsets; truncate to ``max_length`` tokens."""
     texts = (example.a,) if example.b is None else (example.a, example.b)
-    enc = tokenizer(*texts, add_special_tokens=True, truncation=False,
-                    return_offsets_mapping=True, return_special_tokens_mask=True)
-    full_length = len(enc["input_ids"])
+    ids, types, tokens, offsets, special_mask, seq_ids = _tokenise(tokenizer, texts, None)
+    full_length = len(ids)
     truncated = full_length > max_length
     if truncated:
-        enc = tokenizer(*texts, add_special_tokens=True, truncation="longest_first", max_length=max_length,
-                        return_offsets_mapping=True, return_special_tokens_mask=True)
-    ids = list(enc["input_ids"])
+        ids, types, tokens, offsets, special_mask, seq_ids = _tokenise(tokenizer, texts, max_length)
     n = len(ids)
-    special = np.array(enc["special_tokens_mask"], dtype=bool)
-    seq_ids = enc.sequence_ids()
-    offsets = enc["offset_mapping"]
-    tokens = tokenizer.convert_ids_to_tokens(ids)
-    words = _WordIndex(example.words())
-    segment = np.full(n, -1, dtype=np.int8)
-    word = np.full(n, -1, dtype=np.int32)
-    punct = np.zeros(n, dtype=bool)
-    for t in range(n):
-        if special[t] or seq_ids[t] is None:
-            special[t] = True
-            continue
-        seg = int(seq_ids[t])
-        segment[t] = seg
-        start, end = offsets[t]
-        word[t] = words.find(seg, start, end)
-        punct[t] = is_punct_token(tokens[t])
-    type_ids = list(enc["token_type_ids"]) if "token_type_ids" in enc else None
-    return Encoded(example_index, ids, type_ids, tokens, special, segment, word, punct, full_length, truncated)
+    segment = np.array([-1 if s is None else s for s in seq_ids], dtype=np.int8).reshape(n)
+    special = np.array(special_mask, dtype=bool).reshape(n) | (segment < 0)
+    segment[special] = -1
+    bounds = np.array(offsets, dtype=np.int64).reshape(n, 2)
+    word = find_words(example.words(), segment, bounds[:, 0])
+    punct = np.array([is_punct_token(t) for t in tokens], dtype=bool).reshape(n) & ~special
+    return Encoded(example_index, list(ids), list(types) if types is not None else None, list(tokens), special,
+                   segment, word, punct, full_length, truncated)

@@ -20,8 +20,19 @@ def _is_word_char(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LNM"
 
 
+# In ASCII text the word characters are exactly the letters and digits, and ``\S`` is ``not str.isspace``.
+_ASCII_WORDS = re.compile(r"[A-Za-z0-9]+|\S")
+
+
 def split_words(text: str, segment: int = 0) -> list[Word]:
     """Split `text` into words; offsets are character offsets into `text`."""
+    if text.isascii():
+        return [Word(m.group(), m.start(), m.end(), segment) for m in _ASCII_WORDS.finditer(text)]
+    return _split_any(text, segment)
+
+
+def _split_any(text: str, segment: int) -> list[Word]:
+    """``split_words`` for any text, character by character."""
     words: list[Word] = []
     i, n = 0, len(text)
     while i < n:

@@ -79,7 +79,7 @@ STEPS = (
     ("tokenising", "reportgen.pipeline", "_encode"),
     ("guard (row sums)", "reportgen.extract.attention", "row_sum_error"),
     ("batched analysis", "reportgen.analysis.batched", "analyse_batch"),
-    ("record to bytes", "reportgen.store.record", "Record.to_bytes"),
+    ("record to bytes", "reportgen.store.record", "Record.to_chunks"),
     ("cache writes", "reportgen.store.cache", "Cache.put"),
     ("viewer data files", "reportgen.render.site", "SiteWriter.sink"),
 )

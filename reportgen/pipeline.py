@@ -18,7 +18,7 @@ import numpy as np
 
 from reportgen.analysis.per_example import analyse_example
 from reportgen.errors import RunError, UserError
-from reportgen.store.cache import Cache, TeeCache, cache_key
+from reportgen.store.cache import MAGIC as ENTRY_MAGIC, Cache, TeeCache, cache_key
 from reportgen.store.quantize import SCHEME, quantize
 from reportgen.store.record import RECORD_VERSION, Record
 
@@ -124,7 +124,7 @@ def record_key(revision: str, spec, example, settings, dtype: str, diff: bool = 
     is recomputed when its example gets viewer pages (see ``shown_slugs``).
     """
     return cache_key({
-        "record": RECORD_VERSION, "quant": SCHEME, "model": spec.id, "revision": revision,
+        "record": RECORD_VERSION, "entry": ENTRY_MAGIC.decode(), "quant": SCHEME, "model": spec.id, "revision": revision,
         "dtype": getattr(spec, "dtype", None) or dtype,
         "max_length": settings.max_length, "neuron": settings.neuron,
         "a": example.a, "b": example.b,
@@ -367,7 +367,7 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
                 extras = {"provenance": provenance_blob}
                 extras.update(predictor.extras(example, item))
                 record = record_from_result(spec_slug(spec), example, item, result, extras)
-                cache.put(keys[example.slug], record.to_bytes())
+                cache.put(keys[example.slug], record.to_chunks())
                 run.computed += 1
                 run.record_provenance[example.slug] = run.provenance
                 run.records[example.slug] = sink(run, example, record)

@@ -56,4 +56,19 @@ def test_malformed_bytes_raise_value_error(damage):
 def test_object_arrays_are_refused():
     with pytest.raises(ValueError, match="object"):
         pack_arrays({"x": np.array([{"a": 1}], dtype=object)})
-    assert unpack_arrays(pack_arrays({})) == {}
+    assert unpack_arrays(b"".join(pack_arrays({}))) == {}
+
+
+def test_chunks_reference_the_arrays_and_join_to_the_bytes():
+    """``pack_arrays`` hands out views of the arrays (nothing copied); joined, they read back exactly."""
+    rng = np.random.default_rng(5)
+    arrays = {"u8": rng.integers(0, 255, (2, 3, 5, 5), dtype=np.uint8), "f16": rng.random((3, 7)).astype(np.float16),
+              "flags": rng.random(9) < 0.5, "text": np.array("héllo"), "words": np.array(["a", "bcd"]),
+              "empty": np.zeros((2, 0, 0), dtype=np.uint8), "strided": np.arange(20.0)[::3]}
+    chunks = pack_arrays(arrays)
+    assert any(isinstance(c, memoryview) and c.obj is not None for c in chunks)
+    back = unpack_arrays(b"".join(bytes(c) for c in chunks))
+    assert back.keys() == arrays.keys()
+    for name, value in arrays.items():
+        assert back[name].dtype == value.dtype and back[name].shape == value.shape
+        np.testing.assert_array_equal(back[name], value)

@@ -42,6 +42,10 @@ class Record:
         return len(self.tokens)
 
     def to_bytes(self) -> bytes:
+        return b"".join(self.to_chunks())
+
+    def to_chunks(self) -> list:
+        """``to_bytes`` as a list of bytes-like chunks (views of the arrays, nothing copied)."""
         meta = {"version": RECORD_VERSION, "model": self.model, "example": self.example, "tokens": self.tokens,
                 "full_length": self.full_length, "truncated": self.truncated, "causal": self.causal,
                 "pairs": len(self.coref), "extras": sorted(self.extras)}
@@ -71,8 +75,9 @@ class Record:
         )
 
 
-def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
-    """Named arrays -> bytes (layout in the module docstring). Object arrays are refused."""
+def pack_arrays(arrays: dict[str, np.ndarray]) -> list:
+    """Named arrays -> chunks of bytes-like objects, which joined are the record's bytes (layout in the
+    module docstring). The arrays' own memory is referenced, not copied. Object arrays are refused."""
     entries, chunks, offset = [], [], 0
     for name, value in arrays.items():
         value = np.asarray(value)
@@ -80,14 +85,17 @@ def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
             value = value.copy(order="C")  # (np.ascontiguousarray would turn a 0-d array into 1-d)
         if value.dtype.hasobject:
             raise ValueError(f"array {name!r} has dtype object; records hold plain arrays only")
-        raw = value.tobytes()
-        entries.append([name, value.dtype.str, list(value.shape), offset, len(raw)])
-        pad = -len(raw) % 8
-        chunks.append(raw + b"\0" * pad)
-        offset += len(raw) + pad
+        size = value.nbytes
+        entries.append([name, value.dtype.str, list(value.shape), offset, size])
+        pad = -size % 8
+        if size:
+            chunks.append(value.reshape(-1).view(np.uint8).data if value.ndim else value.tobytes())
+        if pad:
+            chunks.append(b"\0" * pad)
+        offset += size + pad
     header = json.dumps(entries, separators=(",", ":")).encode("utf-8")
     header += b" " * (-(len(header) + 8) % 8)  # the data starts 8-byte aligned
-    return MAGIC + struct.pack("<I", len(header)) + header + b"".join(chunks)
+    return [MAGIC + struct.pack("<I", len(header)) + header] + chunks
 
 
 def unpack_arrays(payload: bytes) -> dict[str, np.ndarray]:

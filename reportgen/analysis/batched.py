@@ -34,8 +34,13 @@ class BatchMasks:
     real: position < n_b. from_: real and not special (the from-set F of ``patterns``).
     prev: from-positions with a previous token (i >= 1). next: from-positions with a next token
     (i <= n_b - 2), all false for causal examples. sep: special columns j >= 1. punct: non-special
-    punctuation columns. column_index ``[B, K]`` and column_weight ``[B, K, 2]``: the separator and
-    punctuation columns of each example (weight 0: separator, 1: punctuation; 0 on unused slots).
+    punctuation columns.
+
+    The six patterns that read a few columns of each row are taken in one gather: row i of example b
+    reads columns ``pick_index[b, i]`` = (i, 0, i-1, i+1, then the example's K separator and
+    punctuation columns; out-of-range and unused slots read column 0 with weight 0). ``pick_weight``
+    ``[B, 4+K, 6]`` turns them into the row's self, [CLS], prev, next, separator and punctuation mass,
+    and ``row_weight`` ``[B, 1, W, 6]`` (0/1) keeps the rows each of those patterns averages over.
     """
 
     real: torch.Tensor
@@ -44,8 +49,9 @@ class BatchMasks:
     next: torch.Tensor
     sep: torch.Tensor
     punct: torch.Tensor
-    column_index: torch.Tensor
-    column_weight: torch.Tensor
+    pick_index: torch.Tensor
+    pick_weight: torch.Tensor
+    row_weight: torch.Tensor
 
     @staticmethod
     def build(lengths: list[int], special: list, punct: list, causal: torch.Tensor) -> "BatchMasks":
@@ -66,16 +72,22 @@ class BatchMasks:
         sep = spec & real & (position >= 1)
         pun = pun & ~spec & real
         wanted = (sep | pun).numpy()
-        k = max(1, int(wanted.sum(-1).max()))
-        index = np.zeros((count, k), dtype=np.int64)
-        weight = np.zeros((count, k, 2), dtype=np.float32)
+        k = int(wanted.sum(-1).max())
+        index = np.zeros((count, width, 4 + k), dtype=np.int64)
+        weight = np.zeros((count, 4 + k, 6), dtype=np.float32)
+        index[:, :, 0] = np.arange(width)
+        index[:, 1:, 2] = np.arange(width - 1)  # i - 1 (row 0 reads column 0, weight 0 below)
+        index[:, :-1, 3] = np.arange(1, width)  # i + 1
+        weight[:, [0, 1, 2, 3], [0, 1, 2, 3]] = 1.0
         sep_np, pun_np = sep.numpy(), pun.numpy()
         for row in range(count):
             cols = np.flatnonzero(wanted[row])
-            index[row, : cols.size] = cols
-            weight[row, : cols.size, 0] = sep_np[row, cols]
-            weight[row, : cols.size, 1] = pun_np[row, cols]
-        return BatchMasks(real, from_, prev, next_, sep, pun, torch.from_numpy(index), torch.from_numpy(weight))
+            index[row, :, 4: 4 + cols.size] = cols
+            weight[row, 4: 4 + cols.size, 4] = sep_np[row, cols]
+            weight[row, 4: 4 + cols.size, 5] = pun_np[row, cols]
+        f = from_.float()
+        rows = torch.stack([f, f, prev.float(), next_.float(), f, f], dim=-1)[:, None]  # [B, 1, W, 6]
+        return BatchMasks(real, from_, prev, next_, sep, pun, torch.from_numpy(index), torch.from_numpy(weight), rows)
 
     def to(self, device) -> "BatchMasks":
         return BatchMasks(*(getattr(self, f.name).to(device) for f in fields(self)))
@@ -109,8 +121,8 @@ def layer_pattern_sums(attention: torch.Tensor, masks: BatchMasks) -> torch.Tens
     """Pattern numerators of one layer: float64 ``[B, P, H]``, order of ``PATTERNS``.
 
     ``attention`` is float32 ``[B, H, W, W]``. Per-row values (a sum over one row's columns) are float32,
-    about 1e-7 relative; the sums over an example's rows are float64. Separator and punctuation mass
-    gather only those columns (``masks.columns``).
+    about 1e-7 relative; the sums over an example's rows are float64. The self, [CLS], prev, next,
+    separator and punctuation values of every row come from one gather of a few columns (``BatchMasks``).
     """
     a = attention
     f64 = torch.float64
@@ -119,15 +131,10 @@ def layer_pattern_sums(attention: torch.Tensor, masks: BatchMasks) -> torch.Tens
     prev_m = masks.prev[:, None, 1:]
     next_m = masks.next[:, None, :-1]
     out = torch.empty((count, len(PATTERNS), heads), dtype=f64, device=a.device)
-    out[:, _SELF] = (a.diagonal(0, -2, -1) * fm).sum(-1, dtype=f64)
-    out[:, _CLS] = (a[..., 0] * fm).sum(-1, dtype=f64)
-    out[:, _PREV] = (a.diagonal(-1, -2, -1) * prev_m).sum(-1, dtype=f64)  # A[i, i-1], i = 1 .. W-1
-    out[:, _NEXT] = (a.diagonal(1, -2, -1) * next_m).sum(-1, dtype=f64)  # A[i, i+1], i = 0 .. W-2
-    index, weight = masks.column_index, masks.column_weight  # [B, K], [B, K, 2]
-    picked = a.gather(-1, index[:, None, None, :].expand(count, heads, width, index.shape[1]))  # [B, H, W, K]
-    mass = picked @ weight[:, None]  # [B, H, W, 2]: separator and punctuation mass of each row
-    out[:, _SEP] = (mass[..., 0] * fm).sum(-1, dtype=f64)
-    out[:, _PUNCT] = (mass[..., 1] * fm).sum(-1, dtype=f64)
+    picked = a.gather(-1, masks.pick_index[:, None].expand(count, heads, width, masks.pick_index.shape[-1]))
+    per_row = picked @ masks.pick_weight[:, None]  # [B, H, W, 6]: each row's value of the six patterns
+    six = (per_row * masks.row_weight).sum(-2, dtype=f64)  # [B, H, 6]
+    out[:, [_SELF, _CLS, _PREV, _NEXT, _SEP, _PUNCT]] = six.transpose(1, 2)
     logs = a.clamp_min(torch.finfo(a.dtype).tiny).log_()  # a ln a -> 0 as a -> 0; no 0 * -inf
     out[:, _ENT] = -((logs.mul_(a)).sum(-1) * fm).sum(-1, dtype=f64)  # nats
     first_max = a.argmax(dim=-1)  # [B, H, W]

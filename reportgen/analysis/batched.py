@@ -252,18 +252,20 @@ def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[boo
             n = item.n
             results[b].coref = coref_weights(
                 lambda rows, b=b, n=n: np.stack([a[b][:, rows, :n].cpu().numpy() for a in layers]), item.word, coref_pairs[b])
-    # Viewer data. Attention is quantised on each example's own n x n block. Rollout and the neuron
-    # view's error run once over the batch rows that need them, at the batch's width: every row is
-    # computed on its own (padding never feeds a real row), so its result depends on the batch's width
-    # but not on which batch-mates also needed viewer data (cached ones do not).
+    # Viewer data: quantised attention, rollout and the neuron view's error run once over the batch rows
+    # that need them, at the batch's width. Every row is computed on its own (padding never feeds a
+    # real row), so its result depends on the batch's width but not on which batch-mates also needed
+    # viewer data (cached ones do not); quantising is elementwise, the same bits as on the own block.
     wanted = [b for b in range(len(items)) if heavy[b]]
     if wanted:
         rows = torch.as_tensor(wanted, device=device)
-        rolled = quantize_tensor(batch_rollout([a.index_select(0, rows) for a in layers])).cpu()  # [h, L, W, W]
+        picked = [a.index_select(0, rows) for a in layers]  # [h, H, W, W] each
+        quantised = [quantize_tensor(a).cpu().numpy() for a in picked]
+        rolled = quantize_tensor(batch_rollout(picked)).cpu().numpy()  # [h, L, W, W]
         for slot, b in enumerate(wanted):
             n = lengths[b]
-            results[b].attention_q = np.stack([quantize_tensor(a[b, :, :n, :n]).cpu().numpy() for a in layers])
-            results[b].rollout_q = rolled[slot, :, :n, :n].numpy().copy()
+            results[b].attention_q = np.stack([q[slot, :, :n, :n] for q in quantised])
+            results[b].rollout_q = rolled[slot, :, :n, :n].copy()
     asked = [b for b in range(len(items)) if want_qk[b]] if batch.q is not None else []
     if asked:
         rows = torch.as_tensor(asked, device=device)

@@ -109,23 +109,33 @@ def row_sum_error(attention, lengths) -> np.ndarray:
     """Per example of a batch, the largest |row total - 1| over its real rows, totals taken over its own
     columns only (so weight on padding counts as an error): float64 ``[B]``, nan when any value is not finite.
 
-    ``attention`` is one layer ``[B, H, W, W]`` (torch); ``lengths`` the examples' token counts. A row's
-    total over the example's columns is its full total minus what it gives the padded columns; only
-    columns from the shortest example's length on can be padding, so only those are looked at twice.
+    ``attention`` is one layer ``[B, H, W, W]`` (torch); ``lengths`` the examples' token counts.
+    """
+    return row_sum_errors([attention], lengths)[0]
+
+
+def row_sum_errors(layers, lengths) -> np.ndarray:
+    """``row_sum_error`` of every layer at once: float64 ``[L, B]``.
+
+    A row's total over the example's columns is its full total minus what it gives the padded columns;
+    only columns from the shortest example's length on can be padding, so only those are read twice.
+    The per-layer totals are small (``[B, H, W]``), so everything after them runs once for all layers.
     """
     import torch
 
-    count, _, width, _ = attention.shape
-    device = attention.device
+    count, _, width, _ = layers[0].shape
+    if not width:
+        return np.zeros((len(layers), count))
+    device = layers[0].device
     lengths_t = torch.as_tensor(list(lengths), device=device)
-    totals = attention.sum(dim=-1)  # [B, H, W]
     first = min(lengths) if count else width
-    if first < width:
-        padded = torch.arange(first, width, device=device)[None, :] >= lengths_t[:, None]  # [B, W - first]
-        totals = totals - (attention[..., first:] * padded[:, None, None, :]).sum(dim=-1)
+    padded = torch.arange(first, width, device=device)[None, :] >= lengths_t[:, None]  # [B, W - first]
+    totals = torch.stack([a.sum(dim=-1) if first == width else
+                          a.sum(dim=-1) - (a[..., first:] * padded[:, None, None, :]).sum(dim=-1)
+                          for a in layers])  # [L, B, H, W]
     real_rows = torch.arange(width, device=device)[None, :] < lengths_t[:, None]  # [B, W]
-    errors = (totals.double() - 1.0).abs().masked_fill(~real_rows[:, None, :], 0.0)
-    return errors.flatten(1).amax(dim=1).cpu().numpy() if width else np.zeros(count)
+    errors = (totals.double() - 1.0).abs().masked_fill(~real_rows[None, :, None, :], 0.0)
+    return errors.flatten(2).amax(dim=2).cpu().numpy()
 
 
 def iter_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str],
@@ -151,17 +161,17 @@ def iter_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str
     def forward(items: list[Encoded]) -> tuple[list, list | None, list | None]:
         """One padded forward pass: per layer attention [B, H, W, W] float32, and q/k when captured."""
         width = max(item.n for item in items)
-        ids = torch.full((len(items), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(items), width), dtype=torch.long)
-        types = torch.zeros((len(items), width), dtype=torch.long)
+        ids = np.full((len(items), width), pad, dtype=np.int64)
+        types = np.zeros((len(items), width), dtype=np.int64)
         for row, item in enumerate(items):
-            ids[row, : item.n] = torch.tensor(item.input_ids)
-            mask[row, : item.n] = 1
+            ids[row, : item.n] = item.input_ids
             if item.token_type_ids is not None:
-                types[row, : item.n] = torch.tensor(item.token_type_ids)
-        inputs = {"input_ids": ids.to(loaded.device), "attention_mask": mask.to(loaded.device)}
+                types[row, : item.n] = item.token_type_ids
+        mask = np.arange(width)[None, :] < np.array([item.n for item in items])[:, None]
+        inputs = {"input_ids": torch.from_numpy(ids).to(loaded.device),
+                  "attention_mask": torch.from_numpy(mask.astype(np.int64)).to(loaded.device)}
         if uses_types and any(item.token_type_ids is not None for item in items):
-            inputs["token_type_ids"] = types.to(loaded.device)
+            inputs["token_type_ids"] = torch.from_numpy(types).to(loaded.device)
         if capture is not None:
             capture.clear()
         try:
@@ -191,7 +201,7 @@ def iter_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str
     def failures(layers: list, items: list[Encoded]) -> list[tuple[int, int, float]]:
         """(row, first failing layer, its error) of each example whose rows fail the check."""
         lengths = [item.n for item in items]
-        worst = np.stack([row_sum_error(a, lengths) for a in layers])  # [L, B]
+        worst = row_sum_errors(layers, lengths)  # [L, B]
         bad = ~(worst <= tolerance)  # nan counts as bad
         return [(row, int(np.argmax(bad[:, row])), float(worst[int(np.argmax(bad[:, row])), row]))
                 for row in range(len(items)) if bad[:, row].any()]

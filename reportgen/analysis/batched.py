@@ -256,25 +256,41 @@ def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[boo
     # that need them, at the batch's width. Every row is computed on its own (padding never feeds a
     # real row), so its result depends on the batch's width but not on which batch-mates also needed
     # viewer data (cached ones do not); quantising is elementwise, the same bits as on the own block.
-    wanted = [b for b in range(len(items)) if heavy[b]]
+    depth, width = len(layers), max(lengths)
+    wanted = [b for b in range(len(items)) if heavy[b] or (want_qk[b] and batch.q is not None)]
     if wanted:
         rows = torch.as_tensor(wanted, device=device)
-        picked = [a.index_select(0, rows) for a in layers]  # [h, H, W, W] each
-        quantised = [quantize_tensor(a).cpu().numpy() for a in picked]
-        rolled = quantize_tensor(batch_rollout(picked)).cpu().numpy()  # [h, L, W, W]
-        for slot, b in enumerate(wanted):
-            n = lengths[b]
-            results[b].attention_q = np.stack([q[slot, :, :n, :n] for q in quantised])
-            results[b].rollout_q = rolled[slot, :, :n, :n].copy()
-    asked = [b for b in range(len(items)) if want_qk[b]] if batch.q is not None else []
+        picked = torch.empty((depth, len(wanted)) + tuple(layers[0].shape[1:]), dtype=layers[0].dtype, device=device)
+        for layer, a in enumerate(layers):
+            torch.index_select(a, 0, rows, out=picked[layer])  # [L, h, H, W, W]
+    viewer = [slot for slot, b in enumerate(wanted) if heavy[b]]
+    if viewer:
+        own = picked if len(viewer) == len(wanted) else picked[:, viewer]
+        quantised = np.empty(tuple(own.shape), dtype=np.uint8)  # [L, h', H, W, W]
+        for layer in range(depth):  # (a float64 copy of one layer at a time)
+            quantised[layer] = quantize_tensor(own[layer]).cpu().numpy()
+        rolled = quantize_tensor(batch_rollout(list(own))).cpu().numpy()  # [h', L, W, W]
+        for at, slot in enumerate(viewer):
+            b, n = wanted[slot], lengths[wanted[slot]]
+            results[b].attention_q = quantised[:, at, :, :n, :n].copy()
+            results[b].rollout_q = rolled[at, :, :n, :n].copy()
+    asked = [slot for slot, b in enumerate(wanted) if want_qk[b]] if batch.q is not None else []
     if asked:
-        rows = torch.as_tensor(asked, device=device)
-        errors = torch.stack([qk_softmax_errors(q.index_select(0, rows), k.index_select(0, rows), a.index_select(0, rows),
-                                                real.index_select(0, rows), causal.index_select(0, rows), batch.heads)
-                              for q, k, a in zip(batch.q, batch.k, layers)]).amax(dim=0)  # [rows]
-        for slot, b in enumerate(asked):
-            results[b].qk = batch.qk(b)
-            results[b].qk_error = float(errors[slot])
+        take = torch.as_tensor([wanted[slot] for slot in asked], device=device)
+        q = torch.stack([t.index_select(0, take) for t in batch.q])  # [L, h, W, H*d]
+        k = torch.stack([t.index_select(0, take) for t in batch.k])
+        own = picked if len(asked) == len(wanted) else picked[:, asked]
+        count = len(asked)
+        real_rows, causal_rows_ = real.index_select(0, take), causal.index_select(0, take)
+        errors = torch.stack([qk_softmax_errors(q[layer], k[layer], own[layer], real_rows, causal_rows_, batch.heads)
+                              for layer in range(depth)]).amax(dim=0)  # one layer at a time: stays in cache
+        heads = batch.heads
+        halves = [t.to(torch.float16).view(depth, count, width, heads, -1).permute(1, 0, 3, 2, 4).cpu().numpy()
+                  for t in (q, k)]  # [h, L, H, W, d] each
+        for at, slot in enumerate(asked):
+            b, n = wanted[slot], lengths[wanted[slot]]
+            results[b].qk = tuple(np.ascontiguousarray(h[at, :, :, :n]) for h in halves)
+            results[b].qk_error = float(errors[at])
     for b, item in enumerate(items):
         if want_f16[b]:
             n = item.n

@@ -6,10 +6,10 @@ Opened from ``file://`` a page cannot ``fetch``; a ``<script src>`` can load any
 """
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
+from pybase64 import b64encode  # SIMD base64, byte-identical to the standard library's, about 3x faster
 
 from reportgen.store.quantize import MAX_ERROR, SCHEME, pack_lower
 
@@ -30,7 +30,8 @@ class Base64:
     __slots__ = ("raw",)
 
     def __init__(self, array: np.ndarray):
-        self.raw = np.ascontiguousarray(array).tobytes()
+        array = np.ascontiguousarray(array)
+        self.raw = array.reshape(-1).view(np.uint8).data if array.ndim else array.tobytes()  # no copy
 
 
 _PUSH = "(window.RG_DATA=window.RG_DATA||[]).push("
@@ -48,7 +49,7 @@ def data_chunks(obj: dict) -> list[bytes]:
     chunks = [(_PUSH + head).encode("utf-8")]
     separator = "" if head == "{" else ","
     for key in sorted(blobs):
-        chunks += [(separator + js_json(key) + ':"').encode("utf-8"), base64.b64encode(blobs[key].raw), b'"']
+        chunks += [(separator + js_json(key) + ':"').encode("utf-8"), b64encode(blobs[key].raw), b'"']
         separator = ","
     chunks.append(b"});\n")
     return chunks
@@ -121,4 +122,4 @@ def qk_object(key: str, layer: int, q: np.ndarray, k: np.ndarray) -> dict:
     """Query and key vectors of one layer, float16 little-endian [H, n, d] each (neuron view)."""
     heads, n, d = q.shape
     return {"kind": "qk", "key": key, "layer": int(layer), "heads": int(heads), "n": int(n), "d": int(d),
-            "dtype": "float16", "q": Base64(q.astype("<f2")), "k": Base64(k.astype("<f2"))}
+            "dtype": "float16", "q": Base64(q.astype("<f2", copy=False)), "k": Base64(k.astype("<f2", copy=False))}

@@ -128,7 +128,7 @@ def test_diff_page_does_not_depend_on_which_records_were_cached(site, tmp_path):
     import shutil
 
     from reportgen.cli import main
-    from reportgen.store.cache import Cache
+    from reportgen.store.cache import Cache, entry_payload
     from reportgen.store.record import Record
 
     cache = tmp_path / "cache"
@@ -136,7 +136,7 @@ def test_diff_page_does_not_depend_on_which_records_were_cached(site, tmp_path):
     store = Cache(cache)
     dropped = 0
     for entry in store.entries():
-        record = Record.from_bytes(entry.read_bytes()[36:])
+        record = Record.from_bytes(entry_payload(entry.read_bytes()))
         if record.model == "tiny-mlm" and record.example == "katze":
             entry.unlink()  # the shorter example ran first; recomputed, it arrives after the cached cat-food
             dropped += 1

@@ -58,7 +58,7 @@ def atomic_write_bytes(path: Path, payload: bytes | list[bytes]) -> None:
     os.replace(tmp, path)
 
 
-def _verified(blob: bytes) -> bytes | None:
+def entry_payload(blob: bytes) -> bytes | None:
     """The payload of an entry's bytes, or None when its magic, length or checksum is wrong."""
     if len(blob) < HEADER.size:
         return None
@@ -101,7 +101,7 @@ class Cache:
             self.corrupt += 1
             warnings.warn(f"cache entry {path} cannot be read ({exc}); recomputing it", stacklevel=2)
             return None
-        payload = _verified(blob)
+        payload = entry_payload(blob)
         if payload is None:
             self.corrupt += 1
             warnings.warn(f"cache entry {path} is damaged (checksum mismatch); recomputing it", stacklevel=2)
@@ -125,7 +125,7 @@ class Cache:
             blob = self.path(key).read_bytes()
         except OSError:
             return False
-        return _verified(blob) is not None
+        return entry_payload(blob) is not None
 
     def put(self, key: str, payload: bytes | list) -> None:
         """Store ``payload``: bytes, or a list of bytes-like chunks (``Record.to_chunks``) written in order."""

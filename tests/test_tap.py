@@ -115,3 +115,22 @@ def test_copied_weights_run_whole(tiny_models):
         whole = loaded.model(**batch, output_attentions=True).attentions
     assert not tap.cuts
     assert all(torch.equal(a, b) for a, b in zip(again, whole))
+
+
+def test_a_failed_first_pass_teaches_nothing(tiny_models):
+    """The first pass raises (bad input): the tap learns on the next one and still cuts."""
+    loaded = load_model(str(tiny_models["bert"]))
+    batch = inputs_for(loaded, ["The cat is very sad."])
+    hooks = lambda: sum(len(m._forward_hooks) for m in loaded.model.modules())  # noqa: E731
+    tap = AttentionTap(loaded.model, LAYERS)
+    with torch.inference_mode():
+        loaded.model(**batch, output_attentions=True)  # transformers' own recording hooks
+        before = hooks()
+        with pytest.raises((IndexError, RuntimeError)):
+            tap({"input_ids": torch.tensor([[10 ** 6]]), "attention_mask": torch.ones((1, 1), dtype=torch.long)})
+        assert not tap.cuts and not tap.learned and hooks() == before  # the learning hooks are gone
+        tap(batch)
+        cut = tap(batch)
+        whole = loaded.model(**batch, output_attentions=True).attentions
+    assert tap.cuts and all(torch.equal(a, b) for a, b in zip(cut, whole))
+    tap.close()

@@ -62,8 +62,8 @@ class AttentionTap:
         """One whole pass that also records which module returned each layer's weights."""
         import torch
 
-        self.learned = True
         if not isinstance(self.model, torch.nn.Module):
+            self.learned = True
             return self._whole(inputs)
         returned: list[tuple[object, int, object]] = []  # (module, index, tensor) in the order modules returned
         calls: dict[int, int] = {}  # id(module) -> times it returned a tuple
@@ -76,10 +76,11 @@ class AttentionTap:
 
         handles = [module.register_forward_hook(record) for module in self.model.modules()]
         try:
-            attentions = self._whole(inputs)
+            attentions = self._whole(inputs)  # a pass that raises teaches nothing: the next call learns again
         finally:
             for handle in handles:
                 handle.remove()
+        self.learned = True
         if attentions is not None and len(attentions) == self.layers:
             self.sources = find_sources(returned, attentions, calls)
         if self.sources is not None:

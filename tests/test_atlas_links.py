@@ -34,3 +34,28 @@ def test_per_example_coref_accuracy_mass_ties_and_cut_pairs():
     np.testing.assert_allclose(acc[0], [[1.0, 0.5]])
     np.testing.assert_allclose(mass[0], [[(0.5 + 0.4) / 2, (0.3 + 0.9) / 2]])
     assert np.isnan(acc[1]).all() and np.isnan(acc[2]).all() and np.isnan(mass[1]).all()
+
+
+def test_atlas_links_do_not_depend_on_the_order_records_arrive_in(tiny_models, tmp_path, monkeypatch):
+    """Two examples with the same text tie on every head; the atlas must link the earlier one in the
+    manifest whether the records were computed (one per batch, longest first: the later one arrives
+    first) or read from the cache (manifest order), so a --force rebuild is byte-identical."""
+    from reportgen.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.yaml").write_text(
+        f"models:\n  - id: {tiny_models['bert']}\n"
+        "examples:\n"
+        "  - {id: first, language: en, a: The cat is very sad.}\n"
+        "  - {id: long, language: en, a: The trophy does not fit into the suitcase because it is too large.}\n"
+        "  - {id: twin, language: en, a: The cat is very sad.}\n"
+        "settings: {neuron: false}\n", encoding="utf-8")
+    args = ["build", "m.yaml", "--quiet", "--cache", "cache", "--out", "site_src", "--config", "mkdocs.yml",
+            "--max-tokens", "1"]
+    assert main(args) == 0
+    atlas = sorted((tmp_path / "site_src" / "atlas").glob("*.md"))
+    fresh = {p.name: p.read_text(encoding="utf-8") for p in atlas}
+    assert fresh and any("click: example first at this head" in text for text in fresh.values())
+    assert not any("click: example twin " in text for text in fresh.values())
+    assert main(args + ["--force"]) == 0
+    assert {p.name: p.read_text(encoding="utf-8") for p in atlas} == fresh

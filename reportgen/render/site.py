@@ -84,12 +84,15 @@ class SiteWriter:
         """Analyse, render pages and mkdocs.yml, swap the staging folder into place; return bytes written."""
         manifest = self.manifest
         heads_files: dict[str, dict] = {}
+        # Records arrive in batch order (longest first) or from the cache in manifest order; everything
+        # below, tie-breaks included, sees manifest order, so the site does not depend on which was which.
+        order = {e.slug: i for i, e in enumerate(manifest.examples)}
+        self.stats = {model: sorted(stats, key=lambda s: order[s.example.slug]) for model, stats in self.stats.items()}
         for run in runs:
             if run.error is not None or not run.records:
                 continue
             slug = run.spec.slug
-            order = {e.slug: i for i, e in enumerate(manifest.examples)}
-            stats = sorted(self.stats.get(slug, []), key=lambda s: order[s.example.slug])
+            stats = self.stats.get(slug, [])
             info = {"id": run.spec.id, "name": run.spec.name, "slug": slug, "revision": run.revision,
                     "requested_revision": run.spec.revision}
             heads = summarise_model(info, stats, run.layers, run.heads)

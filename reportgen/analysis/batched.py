@@ -281,8 +281,8 @@ def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[boo
         k = torch.stack([t.index_select(0, take) for t in batch.k])
         own = picked if len(asked) == len(wanted) else picked[:, asked]
         count = len(asked)
-        real_rows, causal_rows_ = real.index_select(0, take), causal.index_select(0, take)
-        errors = torch.stack([qk_softmax_errors(q[layer], k[layer], own[layer], real_rows, causal_rows_, batch.heads)
+        real_take, causal_take = real.index_select(0, take), causal.index_select(0, take)
+        errors = torch.stack([qk_softmax_errors(q[layer], k[layer], own[layer], real_take, causal_take, batch.heads)
                               for layer in range(depth)]).amax(dim=0)  # one layer at a time: stays in cache
         heads = batch.heads
         halves = [t.to(torch.float16).view(depth, count, width, heads, -1).permute(1, 0, 3, 2, 4).cpu().numpy()

@@ -87,13 +87,26 @@ def shard_examples(manifest, spec, examples: list, shard: tuple[int, int], max_t
     from reportgen.models.load import load_tokenizer
 
     tokenizer = load_tokenizer(spec.id, spec.revision, base_dir)
-    lengths = [_encode(tokenizer, spec, example, index, manifest.settings.max_length).n
-               for index, example in enumerate(examples)]
+    lengths = [enc.n for enc in _encode_all(tokenizer, spec, examples, manifest.settings.max_length)]
     chosen = set()
     for batch in plan_batches(lengths, max_tokens=max_tokens):
         if in_shard(spec.id, examples[batch[0]].id, shard):
             chosen.update(batch)
     return [e for i, e in enumerate(examples) if i in chosen]
+
+
+def _encode_all(tokenizer, spec, examples: list, max_length: int) -> list:
+    """Every example tokenised: in one backend call when the tokenizer allows it, else (and to name the
+    example that fails) one at a time."""
+    from reportgen.extract.tokens import encode_examples
+
+    try:
+        encoded = encode_examples(tokenizer, examples, max_length)
+    except Exception:  # noqa: BLE001 - any failure is redone one example at a time, which names the culprit
+        encoded = None
+    if encoded is None:
+        encoded = [_encode(tokenizer, spec, example, index, max_length) for index, example in enumerate(examples)]
+    return encoded
 
 
 def _encode(tokenizer, spec, example, index: int, max_length: int):
@@ -333,12 +346,10 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
     settings = manifest.settings
     examples = run.planned or run.examples  # a shard plans over all examples: the batches of a full build
     todo = {e.slug for e in missing}
-    encoded = []
-    for index, example in enumerate(examples):
-        enc = _encode(loaded.tokenizer, spec, example, index, settings.max_length)
+    encoded = _encode_all(loaded.tokenizer, spec, examples, settings.max_length)
+    for example, enc in zip(examples, encoded):
         if enc.truncated and example.slug in todo:
             check_truncation(manifest, spec, example, enc.full_length)  # before any forward pass or write
-        encoded.append(enc)
     names = [e.id for e in examples]
     batches = [b for b in plan_batches([e.n for e in encoded], max_tokens=options.max_tokens)
                if any(examples[i].slug in todo for i in b)]

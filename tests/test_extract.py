@@ -8,7 +8,7 @@ import pytest
 from reportgen.errors import RunError
 from reportgen.extract.attention import row_sum_error, run_batches
 from reportgen.extract.qk import QKCapture
-from reportgen.extract.tokens import encode_example
+from reportgen.extract.tokens import encode_example, encode_examples
 from reportgen.manifest import parse_manifest
 from reportgen.models.load import load_model
 from reportgen.pipeline import BuildOptions, is_causal, make_record, run_model
@@ -381,3 +381,40 @@ def test_plan_batches_bounds_tokens_cells_and_runs_longest_first():
     # long examples get small batches, short ones full batches
     assert len(batches[0]) <= CELLS_PER_TOKEN * max_tokens // longest[0] ** 2 + 1
     assert len(batches[-1]) == 32 or len(batches) == 1
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("max_length", [128, 12])
+def test_encode_examples_in_one_call_equals_one_at_a_time(tiny, family, max_length):
+    """The backend's batch encoding gives every example exactly what encoding it alone gives (truncated too)."""
+    loaded, manifest = tiny(family)
+    together = encode_examples(loaded.tokenizer, manifest.examples, max_length)
+    assert together is not None  # every tiny family has a fast tokenizer
+    alone = [encode_example(loaded.tokenizer, e, i, max_length) for i, e in enumerate(manifest.examples)]
+    assert max_length == 128 or any(e.truncated for e in alone)
+    for a, b in zip(together, alone):
+        assert dataclasses.asdict(a).keys() == dataclasses.asdict(b).keys()
+        for field in dataclasses.fields(a):
+            x, y = getattr(a, field.name), getattr(b, field.name)
+            if isinstance(x, np.ndarray):
+                assert x.dtype == y.dtype
+                np.testing.assert_array_equal(x, y)
+            else:
+                assert x == y, field.name
+
+
+def test_a_failing_batch_encoding_is_redone_one_at_a_time_and_names_the_example():
+    from reportgen.pipeline import _encode_all
+
+    def encode(text, pair=None, add_special_tokens=True):
+        raise ValueError(f"cannot encode {text!r}") if "broken" in text else AssertionError("not reached")
+
+    def encode_batch(inputs, add_special_tokens=True):
+        raise ValueError("one input is broken")
+
+    backend = types.SimpleNamespace(truncation=None, padding=None, encode=encode, encode_batch=encode_batch)
+    tokenizer = types.SimpleNamespace(_tokenizer=backend, model_input_names=["input_ids"], unk_token_id=None)
+    manifest = parse_manifest("models:\n  - id: m\nexamples:\n  - {id: fine, language: en, a: broken text}\n")
+    spec = types.SimpleNamespace(id="m")
+    with pytest.raises(RunError, match=r"model m, example 'fine': tokenisation failed \(ValueError: cannot encode"):
+        _encode_all(tokenizer, spec, manifest.examples, 128)

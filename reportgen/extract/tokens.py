@@ -72,22 +72,33 @@ def find_words(words, segment, start) -> np.ndarray:
     return np.array(out, dtype=np.int32)
 
 
+def _backend(tokenizer):
+    """A fast tokenizer's own backend when it is set to neither truncate nor pad, else None."""
+    backend = getattr(tokenizer, "_tokenizer", None)
+    if backend is not None and getattr(backend, "truncation", 1) is None and getattr(backend, "padding", 1) is None:
+        return backend
+    return None
+
+
+def _from_backend(tokenizer, enc):
+    """``_tokenise``'s tuple from a backend encoding."""
+    types = enc.type_ids if "token_type_ids" in tokenizer.model_input_names else None
+    tokens = enc.tokens
+    unknown = tokenizer.unk_token_id
+    if unknown is not None and unknown in enc.ids:  # the backend shows the text of an unknown piece
+        tokens = [tokenizer.unk_token if i == unknown else t for i, t in zip(enc.ids, tokens)]
+    return enc.ids, types, tokens, enc.offsets, enc.special_tokens_mask, enc.sequence_ids
+
+
 def _tokenise(tokenizer, texts: tuple, max_length: int | None):
     """ids, type ids (None when the model has none), tokens, offsets, special mask and sequence ids.
 
     A fast tokenizer's own backend when it is set to neither truncate nor pad (the same encoding as a
     call of the tokenizer, without the wrapper's cost); otherwise, and to truncate, the tokenizer call.
     """
-    backend = getattr(tokenizer, "_tokenizer", None)
-    if max_length is None and backend is not None and getattr(backend, "truncation", 1) is None \
-            and getattr(backend, "padding", 1) is None:
-        enc = backend.encode(*texts, add_special_tokens=True)
-        types = enc.type_ids if "token_type_ids" in tokenizer.model_input_names else None
-        tokens = enc.tokens
-        unknown = tokenizer.unk_token_id
-        if unknown is not None and unknown in enc.ids:  # the backend shows the text of an unknown piece
-            tokens = [tokenizer.unk_token if i == unknown else t for i, t in zip(enc.ids, tokens)]
-        return enc.ids, types, tokens, enc.offsets, enc.special_tokens_mask, enc.sequence_ids
+    backend = _backend(tokenizer) if max_length is None else None
+    if backend is not None:
+        return _from_backend(tokenizer, backend.encode(*texts, add_special_tokens=True))
     kwargs = {"truncation": "longest_first", "max_length": max_length} if max_length is not None else {"truncation": False}
     enc = tokenizer(*texts, add_special_tokens=True, return_offsets_mapping=True, return_special_tokens_mask=True,
                     **kwargs)
@@ -97,10 +108,13 @@ def _tokenise(tokenizer, texts: tuple, max_length: int | None):
             enc.sequence_ids())
 
 
-def encode_example(tokenizer, example, example_index: int, max_length: int) -> Encoded:
-    """Tokenise ``example.a`` (and ``example.b``) with offsets; truncate to ``max_length`` tokens."""
+def encode_example(tokenizer, example, example_index: int, max_length: int, whole=None) -> Encoded:
+    """Tokenise ``example.a`` (and ``example.b``) with offsets; truncate to ``max_length`` tokens.
+
+    ``whole``: the example's untruncated ``_tokenise`` result when already at hand (``encode_examples``).
+    """
     texts = (example.a,) if example.b is None else (example.a, example.b)
-    ids, types, tokens, offsets, special_mask, seq_ids = _tokenise(tokenizer, texts, None)
+    ids, types, tokens, offsets, special_mask, seq_ids = whole if whole is not None else _tokenise(tokenizer, texts, None)
     full_length = len(ids)
     truncated = full_length > max_length
     if truncated:
@@ -114,3 +128,17 @@ def encode_example(tokenizer, example, example_index: int, max_length: int) -> E
     punct = np.array([is_punct_token(t) for t in tokens], dtype=bool).reshape(n) & ~special
     return Encoded(example_index, list(ids), list(types) if types is not None else None, list(tokens), special,
                    segment, word, punct, full_length, truncated)
+
+
+def encode_examples(tokenizer, examples, max_length: int) -> list[Encoded] | None:
+    """``encode_example`` of every example (indices 0, 1, ...), the backend encoding all texts in one call
+    on its own threads. None when there is no such backend (a slow tokenizer, or one set to truncate or
+    pad): then encode one example at a time. Errors propagate unnamed; the caller can retry one at a time.
+    """
+    backend = _backend(tokenizer)
+    if backend is None:
+        return None
+    inputs = [example.a if example.b is None else (example.a, example.b) for example in examples]
+    encodings = backend.encode_batch(inputs, add_special_tokens=True)
+    return [encode_example(tokenizer, example, index, max_length, whole=_from_backend(tokenizer, enc))
+            for index, (example, enc) in enumerate(zip(examples, encodings))]

@@ -244,3 +244,18 @@ def test_qk_softmax_errors_on_a_padded_batch_match_each_example_alone(causal_fla
         alone = qk_softmax_errors(q[b : b + 1, :n], k[b : b + 1, :n], attention[b : b + 1, :, :n, :n],
                                   real[b : b + 1, :n], causal[b : b + 1], heads)
         assert float(alone[0]) == pytest.approx(expected, abs=1e-6)
+
+
+def test_log_in_place_matches_torch_log():
+    from reportgen.analysis.batched import log_
+
+    torch.manual_seed(0)
+    values = torch.softmax(torch.randn(3, 4, 9, 9) * 4, dim=-1).clamp_min(torch.finfo(torch.float32).tiny)
+    want = values.double().log()
+    got = log_(values.clone())  # contiguous float32: numpy's log
+    assert torch.allclose(got.double(), want, rtol=1e-6, atol=1e-6)
+    strided = values.clone().transpose(-1, -2)  # not contiguous: torch's log, in place as well
+    assert not strided.is_contiguous() and log_(strided) is strided
+    assert torch.allclose(strided.double(), want.transpose(-1, -2), rtol=1e-6, atol=1e-6)
+    doubles = values.double()  # not float32: torch's log
+    assert log_(doubles) is doubles and torch.allclose(doubles, want)

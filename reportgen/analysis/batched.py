@@ -135,12 +135,22 @@ def layer_pattern_sums(attention: torch.Tensor, masks: BatchMasks) -> torch.Tens
     per_row = picked @ masks.pick_weight[:, None]  # [B, H, W, 6]: each row's value of the six patterns
     six = (per_row * masks.row_weight).sum(-2, dtype=f64)  # [B, H, 6]
     out[:, [_SELF, _CLS, _PREV, _NEXT, _SEP, _PUNCT]] = six.transpose(1, 2)
-    logs = a.clamp_min(torch.finfo(a.dtype).tiny).log_()  # a ln a -> 0 as a -> 0; no 0 * -inf
+    logs = log_(a.clamp_min(torch.finfo(a.dtype).tiny))  # a ln a -> 0 as a -> 0; no 0 * -inf
     out[:, _ENT] = -((logs.mul_(a)).sum(-1) * fm).sum(-1, dtype=f64)  # nats
     first_max = a.argmax(dim=-1)  # [B, H, W]
     out[:, _PREV_AM] = (argmax_is(first_max, -1) & prev_m).sum(-1, dtype=f64)
     out[:, _NEXT_AM] = (argmax_is(first_max, 1) & next_m).sum(-1, dtype=f64)
     return out
+
+
+def log_(values: torch.Tensor) -> torch.Tensor:
+    """Natural log in place. A contiguous float32 CPU tensor goes through numpy's vectorised log, which
+    is about twice as fast here as torch's on both threads, within 4 ulp (torch: 1 ulp)."""
+    if values.device.type == "cpu" and values.dtype == torch.float32 and values.is_contiguous():
+        array = values.numpy()
+        np.log(array, out=array)
+        return values
+    return values.log_()
 
 
 def argmax_is(first_max: torch.Tensor, offset: int) -> torch.Tensor:

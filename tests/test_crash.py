@@ -92,7 +92,7 @@ def tree(out: Path) -> dict[str, bytes | None]:
 
 
 def entries(cache: Path) -> list[Path]:
-    return sorted(cache.glob("??/*.rgc")) if cache.exists() else []
+    return sorted(cache.glob("*/*.rgc")) if cache.exists() else []
 
 
 def interrupt_after(project: Path, out: Path, cache: Path, k: int, sig: int) -> tuple[int, str, int]:

@@ -246,14 +246,22 @@ def test_cache_info_and_prune_commands(tiny_models, tmp_path, capsys, epoch):
     cache_dir = tmp_path / "cache"
     assert main(["cache", "info", "--cache", str(cache_dir)]) == 0
     assert f"{cache_dir}: 8 entries" in capsys.readouterr().out
+    assert {p.name for p in cache_dir.iterdir()} <= set("0123456789abcdef")  # 16 folders by first hex digit
     old = time.time() - 40 * 86400
     for entry in Cache(cache_dir).entries()[:3]:
         os.utime(entry, (old, old))
-    (cache_dir / "ab").mkdir(exist_ok=True)
+    (cache_dir / "ab").mkdir(exist_ok=True)  # the older two-digit layout: still listed, so it can be pruned
+    stale = cache_dir / "ab" / ("ab" + "0" * 62 + ".rgc")
+    stale.write_bytes(b"RGC1 from an older reportgen")
+    os.utime(stale, (old, old))
     (cache_dir / "ab" / ".left-over.rgc.123.tmp").write_bytes(b"x")
+    (cache_dir / "a").mkdir(exist_ok=True)
+    (cache_dir / "a" / ".left-over.rgc.456.tmp").write_bytes(b"x")
+    assert len(Cache(cache_dir).entries()) == 9
     assert main(["cache", "prune", "--cache", str(cache_dir), "--older-than", "30"]) == 0
-    assert "removed 3 entries" in capsys.readouterr().out
-    assert len(Cache(cache_dir).entries()) == 5 and not (cache_dir / "ab" / ".left-over.rgc.123.tmp").exists()
+    assert "removed 4 entries" in capsys.readouterr().out
+    assert len(Cache(cache_dir).entries()) == 5 and not stale.exists()
+    assert not (cache_dir / "ab" / ".left-over.rgc.123.tmp").exists() and not (cache_dir / "a" / ".left-over.rgc.456.tmp").exists()
     assert main(["cache", "prune", "--cache", str(cache_dir), "--max-mb", "0"]) == 0
     assert "removed 5 entries" in capsys.readouterr().out
     assert Cache(cache_dir).entries() == []

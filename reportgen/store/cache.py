@@ -1,7 +1,8 @@
 """Content-addressed cache of records.
 
-An entry lives at ``ROOT/ab/abcdef....rgc`` where the name is the sha256 of everything that changes
-the record (see ``cache_key``). File layout: ``b"RGC2"``, the payload's CRC-32 and its length
+An entry lives at ``ROOT/a/abcdef....rgc`` where the name is the sha256 of everything that changes
+the record (see ``cache_key``), in one of 16 folders by its first hex digit (a first build creates
+16 folders, not 256: creating a folder costs as much as writing a few hundred KB on some disks). File layout: ``b"RGC2"``, the payload's CRC-32 and its length
 (little-endian uint32 and uint64), then the payload. Entries are written to a temporary file and
 renamed into place (atomic); on read the length and checksum are verified and a damaged entry is
 reported as missing (the caller recomputes it). CRC-32 detects the damage a cache meets (a cut-off
@@ -86,7 +87,7 @@ class Cache:
         self.corrupt = 0
 
     def path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.rgc"
+        return self.root / key[:1] / f"{key}.rgc"
 
     def get(self, key: str) -> bytes | None:
         if not self.enabled:
@@ -139,7 +140,10 @@ class Cache:
         atomic_write_bytes(self.path(key), [HEADER.pack(MAGIC, crc, length)] + chunks)
 
     def entries(self) -> list[Path]:
-        return sorted(self.root.glob("??/*.rgc")) if self.root.exists() else []
+        if not self.root.exists():
+            return []
+        # ``??/``: entries of the older two-digit layout, listed so that ``cache prune`` can remove them
+        return sorted([*self.root.glob("?/*.rgc"), *self.root.glob("??/*.rgc")])
 
     def stats(self) -> CacheStats:
         files = self.entries()
@@ -166,7 +170,7 @@ class Cache:
                 f.unlink()
                 total -= size
                 removed = CacheStats(removed.entries + 1, removed.bytes + size)
-        for tmp in self.root.glob("??/.*.tmp") if self.root.exists() else []:
+        for tmp in [*self.root.glob("?/.*.tmp"), *self.root.glob("??/.*.tmp")] if self.root.exists() else []:
             tmp.unlink()
         return removed
 

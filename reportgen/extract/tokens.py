@@ -73,11 +73,21 @@ def find_words(words, segment, start) -> np.ndarray:
 
 
 def _backend(tokenizer):
-    """A fast tokenizer's own backend when it is set to neither truncate nor pad, else None."""
-    backend = getattr(tokenizer, "_tokenizer", None)
-    if backend is not None and getattr(backend, "truncation", 1) is None and getattr(backend, "padding", 1) is None:
-        return backend
-    return None
+    """A fast tokenizer's own backend, set to neither truncate nor pad; None for any other tokenizer.
+
+    A ``tokenizer.json`` may ship with truncation and padding on (MiniLM's: both at 128 tokens). A call
+    of the tokenizer with truncation and padding off switches them off on the backend before encoding
+    (``set_truncation_and_padding``); this does the same, once, so encoding through the backend gives
+    what that call gives.
+    """
+    backend = getattr(tokenizer, "_tokenizer", None)  # a ``tokenizers.Tokenizer``
+    if backend is None or not hasattr(backend, "encode_batch"):
+        return None
+    if getattr(backend, "truncation", None) is not None:
+        backend.no_truncation()
+    if getattr(backend, "padding", None) is not None:
+        backend.no_padding()
+    return backend
 
 
 def _from_backend(tokenizer, enc):
@@ -93,8 +103,8 @@ def _from_backend(tokenizer, enc):
 def _tokenise(tokenizer, texts: tuple, max_length: int | None):
     """ids, type ids (None when the model has none), tokens, offsets, special mask and sequence ids.
 
-    A fast tokenizer's own backend when it is set to neither truncate nor pad (the same encoding as a
-    call of the tokenizer, without the wrapper's cost); otherwise, and to truncate, the tokenizer call.
+    A fast tokenizer's own backend (``_backend``: the same encoding as a call of the tokenizer, without
+    the wrapper's cost); to truncate, and for any other tokenizer, the tokenizer call.
     """
     backend = _backend(tokenizer) if max_length is None else None
     if backend is not None:
@@ -132,8 +142,8 @@ def encode_example(tokenizer, example, example_index: int, max_length: int, whol
 
 def encode_examples(tokenizer, examples, max_length: int) -> list[Encoded] | None:
     """``encode_example`` of every example (indices 0, 1, ...), the backend encoding all texts in one call
-    on its own threads. None when there is no such backend (a slow tokenizer, or one set to truncate or
-    pad): then encode one example at a time. Errors propagate unnamed; the caller can retry one at a time.
+    on its own threads. None when there is no such backend (a slow tokenizer): then encode one example
+    at a time. Errors propagate unnamed; the caller can retry one at a time.
     """
     backend = _backend(tokenizer)
     if backend is None:

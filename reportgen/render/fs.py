@@ -9,6 +9,8 @@ import signal
 import threading
 from pathlib import Path
 
+from reportgen.store.fileio import write_chunks
+
 _TMP_COUNTER = itertools.count()
 
 
@@ -40,8 +42,7 @@ def write_staged(folder: Path, files: dict[str, list[bytes]]) -> None:
     """
     folder.mkdir(parents=True, exist_ok=True)
     for name, chunks in files.items():
-        with open(folder / name, "wb") as handle:
-            handle.writelines(chunks)
+        write_chunks(folder / name, chunks)
 
 
 @contextlib.contextmanager

@@ -21,6 +21,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from reportgen.store.fileio import write_chunks
+
 MAGIC = b"RGC2"
 HEADER = struct.Struct("<4sIQ")  # magic, CRC-32 of the payload, payload length
 ENV_VAR = "REPORTGEN_CACHE"
@@ -49,14 +51,20 @@ def atomic_write_bytes(path: Path, payload: bytes | list[bytes]) -> None:
     turns that into a recomputation; syncing every record would cost more than analysing it.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    chunks = [payload] if isinstance(payload, bytes) else payload
     try:
-        handle = open(tmp, "wb")
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(tmp, "wb")
-    with handle:
-        handle.writelines([payload] if isinstance(payload, bytes) else payload)
-    os.replace(tmp, path)
+        try:
+            write_chunks(tmp, chunks)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_chunks(tmp, chunks)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
 
 
 def entry_payload(blob: bytes) -> bytes | None:

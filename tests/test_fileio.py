@@ -1,0 +1,46 @@
+"""reportgen.store.fileio.write_chunks: every byte of every chunk, in order, whatever the kernel takes per call."""
+import os
+
+import numpy as np
+import pytest
+
+from reportgen.store.fileio import write_chunks
+
+
+def _chunks():
+    rng = np.random.default_rng(0)
+    arrays = [rng.integers(0, 256, size=int(n), dtype=np.uint8) for n in rng.integers(0, 40, size=2500)]
+    chunks = [a.data if i % 3 else a.tobytes() for i, a in enumerate(arrays)]  # memoryviews and bytes, some empty
+    chunks.append(np.arange(6, dtype=np.float64).reshape(2, 3).data)  # a 2-d float view: written as its bytes
+    return chunks, b"".join(bytes(memoryview(c).cast("B")) for c in chunks)
+
+
+def test_writes_every_chunk_in_order_past_the_per_call_limit(tmp_path):
+    chunks, want = _chunks()
+    assert len(chunks) > 2048
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * (len(want) + 100))  # longer than what follows: truncated
+    write_chunks(path, chunks)
+    assert path.read_bytes() == want
+
+
+def test_short_writes_are_resumed(tmp_path, monkeypatch):
+    chunks, want = _chunks()
+    real = os.writev
+    calls = []
+
+    def stingy(fd, buffers):  # the kernel may take fewer bytes than offered
+        calls.append(len(buffers))
+        first = bytes(buffers[0])[:7]
+        return real(fd, [first]) if first else 0
+
+    monkeypatch.setattr(os, "writev", stingy)
+    path = tmp_path / "f.bin"
+    write_chunks(path, chunks)
+    assert path.read_bytes() == want
+    assert len(calls) > len([c for c in chunks if len(memoryview(c).cast("B"))])
+
+
+def test_a_missing_folder_raises(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        write_chunks(tmp_path / "no" / "f.bin", [b"a"])

@@ -40,7 +40,7 @@ def test_object_with_only_an_array():
 
 
 def test_small_examples_keep_all_layers_in_one_file():
-    from reportgen.render.payload import PACK_BYTES, layer_file_names, qk_file_names
+    from reportgen.render.payload import PACK_BYTES, PACK_QK_BYTES, layer_file_names, qk_file_names
 
     layers, heads = 6, 12
     n = int((PACK_BYTES / (layers * heads)) ** 0.5)  # largest n whose full attention fits
@@ -49,6 +49,7 @@ def test_small_examples_keep_all_layers_in_one_file():
     # causal attention is stored as lower triangles: a longer example still fits
     assert layer_file_names(np.zeros((layers, heads, n + 1, n + 1), np.uint8), True) == ["L.js"] * layers
     d = 32
-    fits = PACK_BYTES // (2 * 2 * layers * heads * d)  # q and k, float16
+    fits = PACK_QK_BYTES // (2 * 2 * layers * heads * d)  # q and k, float16
+    assert fits == 113
     assert set(qk_file_names(np.zeros((layers, heads, fits, d), np.float16)).values()) == {"Q.js"}
     assert qk_file_names(np.zeros((layers, heads, fits + 1, d), np.float16)) == {str(k): f"Q{k}.js" for k in range(layers)}

@@ -60,10 +60,14 @@ def data_script(obj: dict) -> str:
     return b"".join(data_chunks(obj)).decode("utf-8")
 
 
-# An example whose data of one kind (attention, or query/key vectors) is at most this many bytes
-# keeps all its layers in one file: a few files per example instead of two per layer, and one request
-# for the model view. Larger examples get one file per layer, so a view loads only the layer it shows.
+# An example whose data of one kind is at most this many bytes keeps all its layers in one file: a few
+# files per example instead of two per layer, and one request for the model view. Larger examples get
+# one file per layer, so a view loads only the layer it shows. Attention (PACK_BYTES) is what every
+# example page loads first; query/key vectors (PACK_QK_BYTES) only the neuron view, so they pack up to
+# twice the size: MiniLM keeps attention in one file up to 85 tokens, query/key vectors up to 113.
+# (Creating a file costs about as much as writing 100 KB on some disks.)
 PACK_BYTES = 512 * 1024
+PACK_QK_BYTES = 1024 * 1024
 
 
 def layer_file_name(layer: int) -> str:
@@ -85,7 +89,7 @@ def qk_file_names(q: np.ndarray) -> dict[str, str]:
     """The data file of each layer's query and key vectors (float16 [L, H, n, d] each): ``Q.js`` when small."""
     layers = q.shape[0]
     size = 2 * q.size * 2
-    return {str(layer): "Q.js" if size <= PACK_BYTES else qk_file_name(layer) for layer in range(layers)}
+    return {str(layer): "Q.js" if size <= PACK_QK_BYTES else qk_file_name(layer) for layer in range(layers)}
 
 
 def meta_object(key: str, model: str, example: str, record, words: list[dict], labels: list[list[str | None]],

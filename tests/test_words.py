@@ -155,11 +155,39 @@ def test_ascii_fast_path_splits_like_the_general_rule():
     """ASCII text goes through a regular expression; it must give the words of the per-character rule."""
     import random
 
-    from reportgen.manifest.words import _split_any
+    from reportgen.manifest.words import _split_slow
 
     rng = random.Random(7)
     alphabet = [chr(c) for c in range(128)]
     for _ in range(2000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
-        assert split_words(text, 1) == _split_any(text, 1), repr(text)
+        assert split_words(text, 1) == _split_slow(text, 1), repr(text)
     assert [w.text for w in split_words("a_b\x1cc3")] == ["a", "_", "b", "c3"]  # \x1c is whitespace
+
+
+def test_any_text_splits_like_the_general_rule():
+    """Non-ASCII text goes through a regular expression and joins combining marks; it must give the words
+    of the per-character rule: on random text mixing letters, digits, marks, spaces and punctuation of
+    many scripts, and on every code point's category (the expression's premise)."""
+    import random
+    import re
+    import sys
+    import unicodedata
+
+    from reportgen.manifest.words import _split_any, _split_slow
+
+    everything = [chr(c) for c in range(sys.maxunicode + 1)]
+    letters_digits = re.compile(r"[^\W_]")
+    assert [c for c in everything if bool(letters_digits.match(c)) != (unicodedata.category(c)[0] in "LN")] == []
+    assert [c for c in everything if bool(re.match(r"\S", c)) == c.isspace()] == []
+    by_kind: dict[str, list[str]] = {}
+    for c in everything[:0x3000] + everything[0x1F300:0x1F700]:
+        by_kind.setdefault(unicodedata.category(c)[0], []).append(c)
+    pools = [by_kind["L"], by_kind["N"], by_kind["M"], by_kind["P"], by_kind["S"], by_kind["Z"] + [" ", "\t", "\n"],
+             list("çğıöşüÇĞİÖŞÜäßé"), ["_"]]
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rng.choice(rng.choice(pools)) for _ in range(rng.randint(1, 30)))
+        assert _split_any(text, 1) == _split_slow(text, 1), repr(text)
+    text = "\u0301e\u0301t\u00e9 caf\u0065\u0301! x_\u0301y"  # marks leading, inside and after words, after "_"
+    assert [w.text for w in _split_any(text, 0)] == ["\u0301e\u0301t\u00e9", "caf\u0065\u0301", "!", "x", "_", "\u0301y"]

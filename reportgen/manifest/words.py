@@ -22,6 +22,10 @@ def _is_word_char(ch: str) -> bool:
 
 # In ASCII text the word characters are exactly the letters and digits, and ``\S`` is ``not str.isspace``.
 _ASCII_WORDS = re.compile(r"[A-Za-z0-9]+|\S")
+# In any text ``[^\W_]`` is exactly the letters and digits (L*, N*; tests/test_words.py checks every code
+# point), and ``\S`` is ``not str.isspace``. Combining marks (M*) come out one by one and are joined to
+# the word characters they touch.
+_ANY_WORDS = re.compile(r"[^\W_]+|\S")
 
 
 def split_words(text: str, segment: int = 0) -> list[Word]:
@@ -32,7 +36,24 @@ def split_words(text: str, segment: int = 0) -> list[Word]:
 
 
 def _split_any(text: str, segment: int) -> list[Word]:
-    """``split_words`` for any text, character by character."""
+    """``split_words`` for any text: runs of letters and digits from the regular expression, then every
+    piece of word characters (letters, digits, marks) that touches the previous one joins it."""
+    words: list[Word] = []
+    joinable = False  # the last word is made of word characters
+    for match in _ANY_WORDS.finditer(text):
+        start, end = match.span()
+        wordlike = end - start > 1 or _is_word_char(text[start])
+        if wordlike and joinable and words[-1].end == start:
+            last = words[-1]
+            words[-1] = Word(text[last.start:end], last.start, end, segment)
+        else:
+            words.append(Word(match.group(), start, end, segment))
+        joinable = wordlike
+    return words
+
+
+def _split_slow(text: str, segment: int) -> list[Word]:
+    """The definition, character by character (the reference ``tests/test_words.py`` checks against)."""
     words: list[Word] = []
     i, n = 0, len(text)
     while i < n:

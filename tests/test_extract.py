@@ -418,3 +418,15 @@ def test_a_failing_batch_encoding_is_redone_one_at_a_time_and_names_the_example(
     spec = types.SimpleNamespace(id="m")
     with pytest.raises(RunError, match=r"model m, example 'fine': tokenisation failed \(ValueError: cannot encode"):
         _encode_all(tokenizer, spec, manifest.examples, 128)
+
+
+def test_a_backend_that_cannot_switch_truncation_off_is_not_used():
+    from reportgen.extract.tokens import _backend
+
+    calls = []
+    real = types.SimpleNamespace(truncation={"max_length": 8}, padding=None, encode_batch=None,
+                                 no_truncation=lambda: calls.append("off"))
+    assert _backend(types.SimpleNamespace(_tokenizer=real)) is real and calls == ["off"]
+    other = types.SimpleNamespace(truncation={"max_length": 8}, padding=None, encode_batch=None)  # no no_truncation
+    assert _backend(types.SimpleNamespace(_tokenizer=other)) is None
+    assert _backend(types.SimpleNamespace()) is None  # a slow tokenizer has no backend

@@ -83,10 +83,13 @@ def _backend(tokenizer):
     backend = getattr(tokenizer, "_tokenizer", None)  # a ``tokenizers.Tokenizer``
     if backend is None or not hasattr(backend, "encode_batch"):
         return None
-    if getattr(backend, "truncation", None) is not None:
-        backend.no_truncation()
-    if getattr(backend, "padding", None) is not None:
-        backend.no_padding()
+    try:
+        if getattr(backend, "truncation", None) is not None:
+            backend.no_truncation()
+        if getattr(backend, "padding", None) is not None:
+            backend.no_padding()
+    except AttributeError:  # something else under that name: use the tokenizer's own call
+        return None
     return backend
 
 

@@ -122,6 +122,10 @@ def cmd_build(args) -> int:
         raise UserError("--compare applies to the build that renders the site (--merge or a full build), not to a shard")
     if not args.compare_threshold >= 0:
         raise UserError(f"--compare-threshold {args.compare_threshold}: must be 0 or more")
+    if args.device != "cpu":
+        from reportgen.models.load import check_device
+
+        check_device(args.device)
     manifest = _manifest(args.manifest)
     options = BuildOptions(
         out=Path(args.out), config_path=Path(args.config), cache_dir=Path(args.cache) if args.cache else None,

@@ -274,3 +274,25 @@ def test_max_tokens_must_be_a_positive_whole_number(workspace, capsys, value):
     assert f"argument --max-tokens: {value!r}: write a whole number of at least 1" in err
     assert "Traceback" not in err
     assert_untouched(workspace, before)
+
+
+def _unusable_devices():
+    import torch
+
+    devices = ["gpu0", "cuda:x", "meta"]
+    devices.append("cuda:99" if torch.cuda.is_available() else "cuda")  # no CUDA here, or no 100th GPU
+    return devices
+
+
+@pytest.mark.parametrize("device", _unusable_devices())
+def test_a_device_torch_cannot_use_is_one_line_exit_2_and_nothing_written(workspace, capsys, device):
+    """--device cuda on a CPU-only torch (or a name torch does not know) fails before anything loads or
+    is written, not with a traceback from the first model."""
+    before = snapshot(workspace / "out")
+    code = cli.main(["build", "--device", device, "--out", str(workspace / "out" / "site_src"), str(workspace / "m.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(f"error: --device {device!r}") and err.count("\n") == 1, err
+    assert "use --device cpu" in err or "write cpu, cuda" in err, err
+    assert "Traceback" not in err
+    assert_untouched(workspace, before)

@@ -129,6 +129,30 @@ def _load_encoder(auto_class: Any, target: str, ref: str, **kwargs: Any) -> Any:
     return model
 
 
+def check_device(name: str) -> None:
+    """Raise UserError (one line, with the fix) unless torch can put a tensor on device ``name`` here.
+
+    ``--device cuda`` on a machine whose torch has no CUDA, an index past the last GPU, or a name torch
+    does not know would otherwise fail with a traceback once the first model loads.
+    """
+    import torch
+
+    from reportgen.errors import UserError
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        raise UserError(f"--device {name!r} is not a torch device; write cpu, cuda, cuda:N (N from 0) or mps") from None
+    if device.type == "meta":
+        raise UserError(f"--device {name!r} holds no data, so no attention can be computed on it; use --device cpu or cuda")
+    try:
+        torch.empty(1, device=device)
+    except (RuntimeError, AssertionError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"--device {name!r}: torch cannot use it on this machine ({reason}); "
+                        f"use --device cpu, or a device this torch build has") from None
+
+
 def load_model(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None,
                device: str = "cpu", dtype: str = "float32") -> LoadedModel:
     """Load model and fast tokenizer; raise RunError naming the model on any failure."""

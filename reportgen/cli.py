@@ -59,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--merge", action="store_true", help="render from the cache only (after all shards ran)")
     build.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     build.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+    build.add_argument("--threads", type=_positive, metavar="N",
+                       help="torch threads (default: the CPUs this process may use, container CPU quota included)")
     build.add_argument("--max-tokens", type=_positive, default=4096, metavar="N",
                        help="batch size bound: padded tokens per forward pass (attention cells: 16 x N); default 4096")
     build.add_argument("--site", action="store_true", help="also run `mkdocs build --strict` into site/")
@@ -130,7 +132,7 @@ def cmd_build(args) -> int:
     options = BuildOptions(
         out=Path(args.out), config_path=Path(args.config), cache_dir=Path(args.cache) if args.cache else None,
         use_cache=not args.no_cache, keep_going=args.keep_going, shard=args.shard, merge_only=args.merge,
-        device=args.device, dtype=args.dtype, max_tokens=args.max_tokens, progress=not args.quiet and sys.stderr.isatty(),
+        device=args.device, dtype=args.dtype, max_tokens=args.max_tokens, threads=args.threads, progress=not args.quiet and sys.stderr.isatty(),
         shard_out=Path(args.shard_out) if args.shard_out else None,
         compare=Path(args.compare) if args.compare else None, compare_threshold=args.compare_threshold,
         skip_unchanged=not args.force,

@@ -37,6 +37,7 @@ class BuildOptions:
     device: str = "cpu"
     dtype: str = "float32"
     max_tokens: int = 4096
+    threads: int | None = None  # torch threads; None: models.threads' budget for this machine
     progress: bool = True
     shard_out: Path | None = None  # shard runs: also copy this shard's records here (cache layout, a CI artifact)
     compare: Path | None = None  # previous site/, site_src/ or folder of heads.json: add a changes page
@@ -339,7 +340,9 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
     from reportgen.extract.attention import iter_batches, plan_batches
     from reportgen.extract.qk import QKCapture
     from reportgen.models.load import load_model
+    from reportgen.models.threads import set_threads
 
+    set_threads(options.threads)
     loaded = load_model(spec.id, spec.revision, base_dir, device=options.device, dtype=model_dtype(spec, options))
     run.layers, run.heads = loaded.layers, loaded.heads
     run.provenance = dict(loaded.provenance, date=run_date())

@@ -430,3 +430,17 @@ def test_a_backend_that_cannot_switch_truncation_off_is_not_used():
     other = types.SimpleNamespace(truncation={"max_length": 8}, padding=None, encode_batch=None)  # no no_truncation
     assert _backend(types.SimpleNamespace(_tokenizer=other)) is None
     assert _backend(types.SimpleNamespace()) is None  # a slow tokenizer has no backend
+
+
+def test_threads_option_sets_torch_threads_for_the_model_run(tiny_models, tmp_path):
+    import torch
+
+    manifest = manifest_for(tiny_models["bert"], EXAMPLES.split("  - id: cat")[0])
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        run = run_model(manifest, manifest.models[0], BuildOptions(progress=False, threads=1), Cache(None, enabled=False),
+                        lambda run, example, record: record)
+        assert run.forward_examples == 3 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

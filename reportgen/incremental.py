@@ -131,10 +131,10 @@ class BuildStamp:
         stamp_path(self.out).unlink(missing_ok=True)
 
     def write(self) -> None:
-        from reportgen.store.cache import atomic_write_bytes
+        from reportgen.store.fileio import atomic_write
 
         text = json.dumps({"inputs": self.inputs, "output": _output_digest(self.out, self.config_path)}) + "\n"
-        atomic_write_bytes(stamp_path(self.out), text.encode("utf-8"))
+        atomic_write(stamp_path(self.out), [text.encode("utf-8")])
 
     def summary(self, started: float) -> dict:
         """The build summary of a skipped build (see pipeline.build)."""

@@ -255,7 +255,8 @@ def test_cache_detects_truncation_and_bit_flips(tmp_path):
 
 def test_atomic_writes_leave_no_temporary_files(project, reference, tmp_path):
     """Temporary names are unique per process (``.NAME.PID.N.tmp``) and never survive a finished build."""
-    from reportgen.render.fs import temp_name, write_text
+    from reportgen.render.fs import write_text
+    from reportgen.store.fileio import temp_name
 
     target = tmp_path / "x" / "file.txt"
     names = {temp_name(target) for _ in range(3)}

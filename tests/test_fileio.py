@@ -44,3 +44,19 @@ def test_short_writes_are_resumed(tmp_path, monkeypatch):
 def test_a_missing_folder_raises(tmp_path):
     with pytest.raises(FileNotFoundError):
         write_chunks(tmp_path / "no" / "f.bin", [b"a"])
+
+
+def test_atomic_write_creates_folders_and_leaves_nothing_behind_on_failure(tmp_path, monkeypatch):
+    from reportgen.store.fileio import atomic_write
+
+    target = tmp_path / "a" / "b" / "f.bin"
+    atomic_write(target, [b"one", b"two"])
+    assert target.read_bytes() == b"onetwo" and [p.name for p in target.parent.iterdir()] == ["f.bin"]
+
+    def fail(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError):
+        atomic_write(target, [b"three"])
+    assert target.read_bytes() == b"onetwo" and [p.name for p in target.parent.iterdir()] == ["f.bin"]

@@ -2,36 +2,17 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import shutil
 import signal
 import threading
 from pathlib import Path
 
-from reportgen.store.fileio import write_chunks
-
-_TMP_COUNTER = itertools.count()
-
-
-def temp_name(path: Path) -> Path:
-    """A temporary name next to ``path``, unique per process and call (``.NAME.PID.N.tmp``)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp")
-
+from reportgen.store.fileio import atomic_write, write_chunks
 
 def write_text(path: Path, text: str) -> None:
-    """Write UTF-8 text with LF newlines, creating folders; written via a temp file and rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(path)
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    """Write UTF-8 text with LF newlines (as given), creating folders; via a temp file and rename."""
+    atomic_write(path, [text.encode("utf-8")])
 
 
 def write_staged(folder: Path, files: dict[str, list[bytes]]) -> None:

@@ -21,7 +21,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportgen.store.fileio import write_chunks
+from reportgen.store.fileio import atomic_write
 
 MAGIC = b"RGC2"
 HEADER = struct.Struct("<4sIQ")  # magic, CRC-32 of the payload, payload length
@@ -40,31 +40,6 @@ def cache_key(parts: dict) -> str:
     """sha256 (hex) of the canonical JSON of ``parts``."""
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
-
-
-def atomic_write_bytes(path: Path, payload: bytes | list[bytes]) -> None:
-    """Write ``payload`` (bytes, or chunks written one after another) to ``path`` through a temporary
-    file in the same folder and a rename.
-
-    No fsync: a killed build leaves each entry whole or absent (the rename is atomic and the kernel
-    keeps what was written). Only a power cut can leave a damaged entry, and the checksum on read
-    turns that into a recomputation; syncing every record would cost more than analysing it.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    chunks = [payload] if isinstance(payload, bytes) else payload
-    try:
-        try:
-            write_chunks(tmp, chunks)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_chunks(tmp, chunks)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
 
 
 def entry_payload(blob: bytes) -> bytes | None:
@@ -145,7 +120,7 @@ class Cache:
         for chunk in chunks:
             crc = zlib.crc32(chunk, crc)
             length += memoryview(chunk).nbytes
-        atomic_write_bytes(self.path(key), [HEADER.pack(MAGIC, crc, length)] + chunks)
+        atomic_write(self.path(key), [HEADER.pack(MAGIC, crc, length)] + chunks)
 
     def entries(self) -> list[Path]:
         if not self.root.exists():

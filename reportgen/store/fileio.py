@@ -1,4 +1,4 @@
-"""Writing byte chunks to a file: one ``writev`` system call for up to 1,024 chunks.
+"""Writing byte chunks to a file: one ``writev`` system call for up to 1,024 chunks, and atomically.
 
 Builds write thousands of files (cache entries, viewer data). Python's buffered file object costs a
 few system calls and some 10-20 us per file beyond the data itself; ``os.open`` + ``os.writev`` +
@@ -6,9 +6,12 @@ few system calls and some 10-20 us per file beyond the data itself; ``os.open`` 
 """
 from __future__ import annotations
 
+import itertools
 import os
+from pathlib import Path
 
 _IOV_MAX = 1024  # the least IOV_MAX POSIX systems have
+_TMP_COUNTER = itertools.count()
 
 
 def write_chunks(path, chunks) -> None:
@@ -29,3 +32,33 @@ def write_chunks(path, chunks) -> None:
                 views[0] = views[0][written:]
     finally:
         os.close(fd)
+
+
+def temp_name(path: Path) -> Path:
+    """A temporary name next to ``path``, unique per process and call (``.NAME.PID.N.tmp``)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{next(_TMP_COUNTER)}.tmp")
+
+
+def atomic_write(path, chunks) -> None:
+    """Write the bytes-like ``chunks`` to ``path`` through a temporary file in the same folder and a
+    rename, creating missing folders; on any failure the temporary file is removed.
+
+    No fsync: a killed process leaves the file whole or as it was (the rename is atomic and the kernel
+    keeps what was written). Only a power cut can leave a damaged file; the cache's checksums turn that
+    into a recomputation, and syncing every file would cost more than computing it.
+    """
+    path = Path(path)
+    tmp = temp_name(path)
+    try:
+        try:
+            write_chunks(tmp, chunks)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_chunks(tmp, chunks)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise

@@ -15,6 +15,7 @@ import unicodedata
 from pathlib import Path
 
 from ..errors import UserError
+from ..analysis.spans import SPAN_RULES
 from .schema import CorefPair, Example, Expectation, Manifest, ModelDiff, ModelSpec, Settings, Span, TrainingRun, Word
 from .words import (
     RefError,
@@ -32,7 +33,7 @@ TOP_KEYS = ("title", "models", "examples", "settings", "expect", "include", "dif
 MODEL_KEYS = ("id", "revision", "name", "languages", "dtype")
 EXAMPLE_KEYS = ("id", "language", "a", "b", "coref", "group", "show")
 COREF_KEYS = ("pronoun", "antecedent", "candidates")
-SETTINGS_KEYS = ("max_length", "truncation", "display_limit", "neuron", "predictions")
+SETTINGS_KEYS = ("max_length", "truncation", "display_limit", "neuron", "predictions", "coref_span")
 DIFF_KEYS = ("base", "other")
 RUN_KEYS = ("id", "path", "name")
 DTYPES = ("float32", "float16", "bfloat16")
@@ -425,6 +426,13 @@ def _settings(ck: _Checker, node: YNode) -> Settings:
         out["neuron"] = ck.boolean(m["neuron"], "settings.neuron")
     if "predictions" in m:
         out["predictions"] = ck.boolean(m["predictions"], "settings.predictions")
+    if "coref_span" in m:
+        value = ck.text(m["coref_span"], "settings.coref_span")
+        if value is not None and value not in SPAN_RULES:
+            ck.err(m["coref_span"].line, "settings.coref_span", f"{show(value)} is not a choice",
+                   "write " + ", ".join(SPAN_RULES[:-1]) + " or " + SPAN_RULES[-1])
+            value = None
+        out["coref_span"] = value
     return Settings(**{k: v for k, v in out.items() if v is not None})
 
 

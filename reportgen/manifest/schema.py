@@ -127,6 +127,7 @@ class Settings:
     display_limit: int = 200
     neuron: bool = True
     predictions: bool = True  # masked-token predictions for shown examples of models with a masked-LM head
+    coref_span: str = "mean"  # how a multi-word mention's word weights combine: mean, sum or max
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reportgen.analysis.patterns import reachable_rows
+from reportgen.analysis.spans import aggregate_span
 from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
 from reportgen.render import beyond, pages
 from reportgen.render.fs import StagedDir, deferred_signals, write_staged, write_text
@@ -72,8 +74,11 @@ class SiteWriter:
             files.update(beyond.example_files(key, example, record))  # R.js (rollout), P.js (predictions)
             write_staged(self.data_dir(model, example.slug), files)
         self.diffs.add(model, example.slug, record)
-        self.stats.setdefault(model, []).append(
-            ExampleStats(example, PatternSums(record.sums_num, record.sums_count), list(record.coref)))
+        rule = self.manifest.settings.coref_span  # one value per candidate mention (analysis.spans)
+        self.stats.setdefault(model, []).append(ExampleStats(
+            example, PatternSums(record.sums_num, record.sums_count),
+            [aggregate_span(w, rule) if w.size else w for w in record.coref],
+            reachable_rows(record.special, record.punct, record.causal)))
         record.attention_q = np.zeros(record.attention_q.shape[:2] + (0, 0), dtype=np.uint8)
         record.extras = {"has_qk": np.array(["q" in record.extras]), "data_files": np.array(json.dumps(names)),
                          "qk_error": record.extras.get("qk_error", np.array([np.nan])), **beyond.kept_extras(record)}
@@ -95,7 +100,7 @@ class SiteWriter:
             stats = self.stats.get(slug, [])
             info = {"id": run.spec.id, "name": run.spec.name, "slug": slug, "revision": run.revision,
                     "requested_revision": run.spec.revision}
-            heads = summarise_model(info, stats, run.layers, run.heads)
+            heads = summarise_model(info, stats, run.layers, run.heads, manifest.settings.coref_span)
             heads["provenance"] = run.provenance
             heads_files[slug] = heads
             write_text(self.root / "data" / slug / "heads.json", json.dumps(heads, indent=1, sort_keys=True, ensure_ascii=False) + "\n")

@@ -205,9 +205,20 @@ def _heat(key: str, grid: np.ndarray, signed: bool, what: str, digits: int = 3) 
     return {"key": key, "rows": rows, "heads": grid.shape[1], "high": high}
 
 
-def diff_views(context, collector: DiffCollector) -> list[dict]:
-    """One view per ``diffs:`` entry (for ``diff.html.j2``)."""
-    from reportgen.analysis.model_diff import score_changes
+DIFF_SCHEMA = "reportgen.diff/1"
+
+
+def diff_slug(base: str, other: str) -> str:
+    return f"{base}-{other}"
+
+
+def diff_views(context, collector: DiffCollector, stats: dict | None = None) -> list[dict]:
+    """One view per ``diffs:`` entry (for ``diff.html.j2``).
+
+    Score changes compare the two models on the examples both ran (``stats``: model slug -> per-example
+    statistics); a model's own pooled scores over other examples would mix the effect of the examples in.
+    """
+    from reportgen.analysis.model_diff import shared_score_changes
     from reportgen.render.atlas import MAPS
 
     runs = {r.spec.slug: r for r in context.runs}
@@ -251,7 +262,12 @@ def diff_views(context, collector: DiffCollector) -> list[dict]:
             order = np.argsort(-js, axis=None, kind="stable")[:10]
             view["top"] = [{"layer": int(i // js.shape[1]), "head": int(i % js.shape[1]),
                             "value": _fmt(float(js.flat[i]), 4)} for i in order]
-        for key, delta in score_changes(hb, ho).items():
+        changes, shared = shared_score_changes((stats or {}).get(base) or [], (stats or {}).get(other) or [])
+        view["shared"] = shared
+        view["export"] = {"schema": DIFF_SCHEMA, "base": base, "other": other, "examples": shared,
+                          "scores": {key: _json_grid(delta) for key, delta in changes.items()},
+                          "js": _json_grid(total / rows) if total is not None and rows else None}
+        for key, delta in changes.items():
             title, what = MAPS.get(key, (key, key))
             finite = delta[np.isfinite(delta)]
             small = finite.size and float(np.max(np.abs(finite))) < 0.01
@@ -262,18 +278,29 @@ def diff_views(context, collector: DiffCollector) -> list[dict]:
     return views
 
 
+def _json_grid(grid: np.ndarray) -> list[list[float | None]]:
+    return [[float(v) if math.isfinite(float(v)) else None for v in row] for row in np.asarray(grid, dtype=np.float64)]
+
+
 # ---------------------------------------------------------------- pages
 
 
-def render(context, collector: DiffCollector, runs_data: list, root: Path) -> Iterator[tuple[str, str]]:
-    """Yield (path relative to site_src, text) for diff and run pages; writes the run data files."""
+def render(context, collector: DiffCollector, runs_data: list, root: Path,
+           stats: dict | None = None) -> Iterator[tuple[str, str]]:
+    """Yield (path relative to site_src, text) for diff and run pages; writes the run data files and
+    ``data/diffs/<base>-<other>.json`` (``reportgen.diff/1``)."""
+    import json
+
     from reportgen.render.mkdocs_config import nav_title
     from reportgen.render.pages import front_matter
     from reportgen.render.templates import environment
 
     env = environment()
     nav_diffs, nav_runs = [], []
-    for view in diff_views(context, collector):
+    for view in diff_views(context, collector, stats):
+        if view.get("export") is not None:
+            write_text(root / "data" / "diffs" / f"{diff_slug(view['base_slug'], view['other_slug'])}.json",
+                       json.dumps(view["export"], indent=1, sort_keys=True) + "\n")
         base = view["base"].name if view["base"] else view["base_slug"]
         other = view["other"].name if view["other"] else view["other_slug"]
         title = f"Model diff: {base} → {other}"

@@ -131,7 +131,7 @@ class SiteWriter:
 
         for relative, text in atlas.render(context, self.stats):
             write_text(self.root / relative, text)
-        for relative, text in beyond.render(context, self.diffs, self.training_runs, self.root):
+        for relative, text in beyond.render(context, self.diffs, self.training_runs, self.root, self.stats):
             write_text(self.root / relative, text)
         self.diffs.close()
         self._copy_assets()

@@ -46,7 +46,7 @@ def test_build_writes_index_and_heads_in_schema(demo_build):
     cat = next(e for e in model["examples"] if e["slug"] == "cat-sad")
     assert cat["tokens"] == 18
     heads = json.loads((work / "site_src" / "data" / model["heads_file"]).read_text())
-    assert heads["schema"] == "reportgen.heads/1"
+    assert heads["schema"] == "reportgen.heads/2"
     assert heads["indexing"] == "0-based"
     assert heads["examples"] == 285
     assert set(heads["patterns"]) == {"prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax"}

@@ -173,9 +173,10 @@ def ranking_tables(heads: dict, links: dict, model: str, prefix: str = "../") ->
             info = (heads.get("thresholds") or {}).get(label)
             if info and not info.get("reachable", True):
                 upper = info.get("upper")
-                cannot = (f"This label cannot fire on these examples: its score can be at most {fmt(upper)} here "
-                          f"(no from-position can attend to what it measures), not above {ls.threshold:g}."
-                          if upper is not None else "This label cannot fire: no from-position has this score.")
+                why = " (a causal model cannot attend to the next token)" if label == "next" else ""
+                cannot = (f"This label cannot fire on these examples: its score can be at most {fmt(upper)} (the share "
+                          f"of from-positions that can attend to anything it measures), not above {ls.threshold:g}."
+                          if upper is not None else f"This label cannot fire: no from-position has this score{why}.")
         tables.append({"label": label, "title": LABEL_TITLES[label], "unit": ls.unit, "bar": bar,
                        "support": support, "rows": rows, "cannot": cannot})
     return tables

@@ -163,6 +163,13 @@ def test_demo_has_a_page_of_each_issue_8_kind(demo_build):
     text = (site / "diff-all-minilm-l6-v2-all-minilm-l6-v2-bfloat16.html").read_text(encoding="utf-8")
     assert "numerical effect" in text and "bfloat16" in text and 'data-map="js"' in text
     assert "15 examples both models ran with the same tokens" in text
+    assert "pooled over the 15 examples both ran" in text
+    diff = json.loads((src / "data" / "diffs" / "all-minilm-l6-v2-all-minilm-l6-v2-bfloat16.json").read_text())
+    assert diff["schema"] == "reportgen.diff/1" and diff["examples"] == 15
+    # the same weights in bfloat16, on exactly the shared examples: every pattern score moves by less than 0.02
+    worst = max(abs(v) for key, grid in diff["scores"].items() if not key.startswith("coref")
+                for row in grid for v in row if v is not None)
+    assert worst < 0.02, worst
     run = (site / "runs" / "tiny-run.html").read_text(encoding="utf-8")
     assert "Best step:" in run and "../data/runs/run-tiny-run.js" in run
     assert (site / "data" / "runs" / "run-tiny-run.js").is_file()

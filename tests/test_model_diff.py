@@ -91,3 +91,14 @@ def test_shared_score_changes_use_only_the_examples_both_ran():
     # pooled over each model's own examples (the old way) the change would have been 0.3 - 0.6 = -0.3
     assert score_changes({"patterns": {"prev": [[0.6]]}}, {"patterns": {"prev": [[0.3]]}})["prev"][0, 0] == -0.3
     assert shared_score_changes(base, [stats("z", 0.1, 3)]) == ({}, 0)
+
+
+def test_head_sums_leave_out_the_forced_first_row_of_causal_models():
+    base = np.tril(np.full((1, 1, 3, 3), 0.5))
+    base[0, 0, 0] = [1.0, 0.0, 0.0]
+    other = base.copy()
+    other[0, 0, 2] = [0.0, 0.0, 1.0]
+    special = np.zeros(3, dtype=bool)
+    _, rows = head_js_sums(base, other, special, causal=True)
+    assert rows == 2  # rows 1 and 2; row 0 can only attend to itself
+    assert head_js_sums(base, other, special)[1] == 3

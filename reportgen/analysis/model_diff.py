@@ -44,12 +44,16 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.sqrt(js_divergence(p, q))
 
 
-def head_js_sums(base: np.ndarray, other: np.ndarray, special: np.ndarray) -> tuple[np.ndarray, int]:
-    """Per head, the sum of the JS distances of the rows of non-special from-positions, and their count.
+def head_js_sums(base: np.ndarray, other: np.ndarray, special: np.ndarray,
+                 causal: bool = False) -> tuple[np.ndarray, int]:
+    """Per head, the sum of the JS distances of the rows of from-positions, and their count.
 
-    ``base`` and ``other`` are [L, H, n, n] attention of the same example on the two models.
+    ``base`` and ``other`` are [L, H, n, n] attention of the same example on the two models. From-positions
+    as for the pattern scores: not special and not forced (row 0 of a causal model, a one-token example).
     """
-    rows = ~np.asarray(special, dtype=bool)
+    n = np.asarray(special).shape[0]
+    choices = np.arange(1, n + 1) if causal else np.full(n, n)
+    rows = ~np.asarray(special, dtype=bool) & (choices > 1)
     distance = js_distance(np.asarray(base)[:, :, rows, :], np.asarray(other)[:, :, rows, :])  # [L, H, F]
     return distance.sum(axis=-1), int(rows.sum())
 

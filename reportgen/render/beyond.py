@@ -140,7 +140,7 @@ class DiffCollector:
 
             base_att, other_att = (other_attention, attention) if model == pair[1] else (attention, other_attention)
             acc["per_example"][example] = head_js_sums(base_att.astype(np.float64), other_att.astype(np.float64),
-                                                       special)
+                                                       special, bool(record.causal))
             acc["precision"] |= {precision, partner_precision}
         self.seen.add((model, example))
         if store:

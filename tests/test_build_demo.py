@@ -49,7 +49,8 @@ def test_build_writes_index_and_heads_in_schema(demo_build):
     assert heads["schema"] == "reportgen.heads/2"
     assert heads["indexing"] == "0-based"
     assert heads["examples"] == 285
-    assert set(heads["patterns"]) == {"prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax"}
+    assert set(heads["patterns"]) == {"prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax",
+                                      "entropy_norm"}
     for grid in heads["patterns"].values():
         assert len(grid) == 6 and all(len(row) == 12 for row in grid)
     coref = heads["coreference"]
@@ -105,6 +106,8 @@ def _recompute(att, special, punct):
                 "entropy": (sum(-sum(a * math.log(a) for a in A[i] if a > 0) for i in F), len(F)),
                 "prev_argmax": (sum(1 for i in F if i >= 1 and argmax[i] == i - 1), len(prev)),
                 "next_argmax": (sum(1 for i in F if i <= n - 2 and argmax[i] == i + 1), len(nxt)),
+                # bidirectional: every row may attend to all n positions
+                "entropy_norm": (sum(-sum(a * math.log(a) for a in A[i] if a > 0) / math.log(n) for i in F), len(F)),
             }
             out[(l, h)] = vals
     return out

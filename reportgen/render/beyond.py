@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reportgen.render.assets import RUN_SCRIPTS, script_srcs
 from reportgen.render.fs import write_text
 from reportgen.render.payload import Base64, data_chunks, data_script
 
@@ -285,7 +286,7 @@ def render(context, collector: DiffCollector, runs_data: list, root: Path) -> It
         nav_runs.append({nav_title(run.name): run_page(run.slug)})
         best = obj["best"]
         yield run_page(run.slug), front_matter(f"Training run: {run.name}") + env.get_template("run.html.j2").render(
-            run=run, obj=obj, best=best, data_file=f"../{run_data_file(run.slug)}",
+            run=run, obj=obj, best=best, data_file=f"../{run_data_file(run.slug)}", scripts=script_srcs(RUN_SCRIPTS, "../"),
             summary=[(k, _fmt(v, 4)) for k, v in sorted(obj["summary"].items())],
             fmt=_fmt, relpath=_display_path(run.path, context.manifest.path))
     context.extra_nav = ([{"Model diffs": nav_diffs}] if nav_diffs else []) + \

@@ -15,6 +15,7 @@ import yaml
 
 from reportgen.analysis.labels import THRESHOLDS
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.render.assets import VIEWER_SCRIPTS, script_srcs
 from reportgen.render.templates import environment
 from reportgen.render.text import html_text
 from reportgen.store.quantize import MAX_ERROR
@@ -132,4 +133,5 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
         views = by_example.get(example.slug, [])
         records = {v["spec"].slug: context.records[(v["spec"].slug, example.slug)] for v in views}
         yield f"examples/{example.slug}.md", front_matter(example.id, wide=True) + env.get_template("example.html.j2").render(
-            example=example, models=views, records=records, max_error=MAX_ERROR)
+            example=example, models=views, records=records, max_error=MAX_ERROR,
+            scripts=script_srcs(VIEWER_SCRIPTS, "../"))

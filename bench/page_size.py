@@ -6,7 +6,7 @@ more sentences where needed) at exactly 18, 128 and 512 tokens is rendered twice
 * reportgen: ``python -m reportgen build MANIFEST --site`` in a fresh process into a temp folder
   (``settings.max_length: 512``). Each example page is opened from file:// in Debian's Chromium
   (Playwright, offline context) and every file:// request the page makes until the viewer reports
-  ``data-rg-ready`` is summed with ``os.path.getsize``: the HTML, Material's CSS/JS, viewer.js,
+  ``data-rg-ready`` is summed with ``os.path.getsize``: the HTML, Material's CSS/JS, the viewer scripts,
   viewer.css, meta.js and the file holding layer 0 (L0.js; L.js, all six layers, for an example whose
   attention is at most 512 KB), what it takes to show layer 0 in the head view. "total" is every
   data file of that example (all layers and the neuron view's q/k files).
@@ -249,7 +249,7 @@ def main() -> None:
         site = build_reportgen(work, pairs)
         ours = {}
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"),
                                                  args=["--no-sandbox", "--disable-gpu"])
             for n in LENGTHS:
                 ours[n] = shipped(browser, site / "examples" / f"tokens-{n}.html")
@@ -269,7 +269,7 @@ def main() -> None:
                   else "BertViz 1.4.1 could NOT be installed: its column holds design.md's anchor numbers, "
                   "not a measurement")
         print(f"all-MiniLM-L6-v2 (6 x 12), the seed pair grown to N tokens; {source}.")
-        print("reportgen page = every file:// request until data-rg-ready (HTML, Material CSS/JS, viewer.js/.css, "
+        print("reportgen page = every file:// request until data-rg-ready (HTML, Material CSS/JS, viewer scripts and .css, "
               "meta.js, L0.js or the packed L.js); total = all data files of the example (6 layers + q/k).")
         print()
         print("| tokens | BertViz page bytes | reportgen page bytes (layer 0, head view) | ratio | "

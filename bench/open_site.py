@@ -11,7 +11,7 @@
 
 and returns ``[(label, seconds from navigation to drawn), ...]``. It raises ``RuntimeError`` when a page
 fails to draw within the timeout, makes any request that is not ``file:`` or reports a console error,
-page error or dialog. Chromium: /usr/bin/chromium through Python Playwright, with the arguments of the
+page error or dialog. Chromium (``chromium`` on PATH) through Python Playwright, with the arguments of the
 browser tests (tests/browser/conftest.py).
 
 It starts its own Playwright (sync API): call it from a thread with no Playwright session running.
@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "chromium"  # looked up on PATH
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -82,11 +83,12 @@ def open_site(site_dir: Path, timeout: float = 60.0) -> list[tuple[str, float]]:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"needs Debian's Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    chromium = shutil.which(CHROMIUM)
+    if chromium is None:
+        raise RuntimeError(f"needs Chromium on PATH ({CHROMIUM}; apt-get install -y chromium)")
     results: list[tuple[str, float]] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             for label, path, ready in pages(site_dir):
                 context = browser.new_context(offline=True, viewport={"width": 1100, "height": 900})

@@ -6,7 +6,7 @@ more sentences where needed) at exactly 18, 128 and 512 tokens is rendered twice
 * reportgen: ``python -m reportgen build MANIFEST --site`` in a fresh process into a temp folder
   (``settings.max_length: 512``). Each example page is opened from file:// in Debian's Chromium
   (Playwright, offline context) and every file:// request the page makes until the viewer reports
-  ``data-rg-ready`` is summed with ``os.path.getsize``: the HTML, Material's CSS/JS, viewer.js,
+  ``data-rg-ready`` is summed with ``os.path.getsize``: the HTML, Material's CSS/JS, the viewer scripts,
   viewer.css, meta.js and the file holding layer 0 (L0.js; L.js, all six layers, for an example whose
   attention is at most 512 KB), what it takes to show layer 0 in the head view. "total" is every
   data file of that example (all layers and the neuron view's q/k files).
@@ -15,12 +15,12 @@ more sentences where needed) at exactly 18, 128 and 512 tokens is rendered twice
   tokens, html_action='return').data`` run in that venv on the same model loaded from the package
   folder with eager attention. The page is saved and its size in bytes reported (the page also needs
   require.js, d3 and jQuery from a CDN, not counted here; offline it draws nothing). That is BertViz's
-  smallest page and the one the ratio uses (design.md's anchors were measured the same way). With
+  smallest page and the one the ratio uses (the fallback anchors below were measured the same way). With
   ``sentence_b_start`` (what BertViz needs for its sentence A/B filter, which reportgen always has)
   the page doubles; that size is in an extra column (``--no-pair`` skips it: at 512 tokens it takes
   about 9 GB of memory to produce).
 
-Targets (issue 3): at 128 tokens the reportgen page is at most 1/30 of BertViz's; at 512 tokens the page
+Targets: at 128 tokens the reportgen page is at most 1/30 of BertViz's; at 512 tokens the page
 opens (``data-rg-ready`` within 30 s).
 
 Run: ``HF_HUB_OFFLINE=1 python bench/page_size.py [--venv /tmp/rg-bench-bertviz] [--keep]``.
@@ -57,7 +57,7 @@ MORE_B = ("The farmer next door had seen it wander through the fields every morn
           "followed the teacher all the way home. She opened the door, and it walked in as if it had always "
           "lived there. Now it sleeps by the stove, watches the birds from the window and waits at the gate "
           "when the children come home from school. The farmer says it is the best mouse catcher in the valley.")
-BERTVIZ_ANCHORS = {18: 1.03e6, 128: 53.5e6, 512: 869e6}  # design.md section 7 (measured earlier)
+BERTVIZ_ANCHORS = {18: 1.03e6, 128: 53.5e6, 512: 869e6}  # BertViz 1.4.1 page bytes measured earlier this way
 BERTVIZ_SCRIPT = r"""
 import importlib.util, json, os, sys
 import torch
@@ -249,7 +249,7 @@ def main() -> None:
         site = build_reportgen(work, pairs)
         ours = {}
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"),
                                                  args=["--no-sandbox", "--disable-gpu"])
             for n in LENGTHS:
                 ours[n] = shipped(browser, site / "examples" / f"tokens-{n}.html")
@@ -266,10 +266,10 @@ def main() -> None:
                 theirs[n], with_pair[n] = BERTVIZ_ANCHORS[n], None
 
         source = ("BertViz 1.4.1 measured here (head_view without sentence_b_start: its smallest page)" if measured
-                  else "BertViz 1.4.1 could NOT be installed: its column holds design.md's anchor numbers, "
+                  else "BertViz 1.4.1 could NOT be installed: its column holds earlier measured anchor numbers, "
                   "not a measurement")
         print(f"all-MiniLM-L6-v2 (6 x 12), the seed pair grown to N tokens; {source}.")
-        print("reportgen page = every file:// request until data-rg-ready (HTML, Material CSS/JS, viewer.js/.css, "
+        print("reportgen page = every file:// request until data-rg-ready (HTML, Material CSS/JS, viewer scripts and .css, "
               "meta.js, L0.js or the packed L.js); total = all data files of the example (6 layers + q/k).")
         print()
         print("| tokens | BertViz page bytes | reportgen page bytes (layer 0, head view) | ratio | "
@@ -277,7 +277,7 @@ def main() -> None:
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n in LENGTHS:
             row = ours[n]
-            label = f"{theirs[n]:,.0f} ({mb(theirs[n])})" + ("" if measured else " [design.md anchor]")
+            label = f"{theirs[n]:,.0f} ({mb(theirs[n])})" + ("" if measured else " [earlier anchor]")
             print(f"| {n} | {label} | {row['bytes']:,} ({mb(row['bytes'])}) | 1/{ratio(theirs[n] / row['bytes'])} | "
                   f"{row['total']:,} ({mb(row['total'])}) | "
                   f"{f'{with_pair[n]:,} ({mb(with_pair[n])})' if with_pair[n] else 'not measured'} | "

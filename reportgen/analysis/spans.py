@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SPAN_RULES: tuple[str, ...] = ("mean", "sum", "max")
+from reportgen.manifest.schema import SPAN_RULES
 DEFAULT_SPAN_RULE = "mean"
 SPAN_RULE_TEXT = {
     "mean": "the mean over the mention's words of each word's attention",

@@ -1,7 +1,7 @@
 """Where heads are scored for a whole model: pool per-example records into the heads file.
 
 Input: per-example numerators and coreference weights (records); output: the plain dict written as
-``heads.json`` (schema ``reportgen.heads/2``, README "heads.json"). No I/O here.
+``heads.json`` (schema ``reportgen.heads/2``, see docs/architecture.md and the README). No I/O here.
 """
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def example_source(example) -> str:
 
 def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, heads: int,
                     span_rule: str = DEFAULT_SPAN_RULE) -> dict:
-    """The heads file of one model (design.md section 4), plus intervals and strongest labels.
+    """The heads file of one model (``reportgen.heads/2``), plus intervals and strongest labels.
 
     ``model``: {"id", "revision", "name", "slug", ...} copied into the file as is.
     """

@@ -1,42 +1,23 @@
-"""Frozen data classes describing a validated manifest (design.md section 2).
+"""Frozen data classes describing a validated manifest.
 
-Everything here is plain data; `reportgen.manifest.load` builds it and checks every rule.
+Everything here is plain data; `reportgen.manifest.load` builds it and checks every rule. `Word` and
+`Span` live in `reportgen.manifest.words` (which splits text into them) and are re-exported here.
 Word indices are "joint": the words of sentence `a` are numbered first, then those of `b`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .words import Span, Word, example_words
 
-@dataclass(frozen=True)
-class Word:
-    """One word: `text[start:end]` of sentence `a` (segment 0) or `b` (segment 1).
+#: The head labels an ``expect:`` entry may name: the labels with a threshold (``analysis.labels``), the
+#: self pattern and coreference. The one list of them; ``analysis.claims`` checks claims on it.
+HEAD_LABELS: tuple[str, ...] = ("previous", "next", "self", "cls", "sep", "punct", "broad", "coreference")
+#: how a multi-word coreference mention's word weights combine (``settings.coref_span``; see analysis/spans.py)
+SPAN_RULES: tuple[str, ...] = ("mean", "sum", "max")
 
-    A word is a maximal run of letters (Unicode L*), digits (N*) and combining marks (M*),
-    or a single other non-space character.
-    """
-
-    text: str
-    start: int
-    end: int
-    segment: int = 0
-
-
-@dataclass(frozen=True)
-class Span:
-    """Joint word indices `[first, last)`; a span never crosses from `a` into `b`."""
-
-    first: int
-    last: int
-
-    @property
-    def words(self) -> int:
-        """Number of words in the span."""
-        return self.last - self.first
-
-    def overlaps(self, other: "Span") -> bool:
-        """True when the two spans share at least one word."""
-        return self.first < other.last and other.first < self.last
+__all__ = ["HEAD_LABELS", "SPAN_RULES", "CorefPair", "Example", "Expectation", "Manifest", "ModelDiff", "ModelSpec", "Settings", "Span",
+           "TrainingRun", "Word"]
 
 
 @dataclass(frozen=True)
@@ -102,8 +83,6 @@ class Example:
 
     def words(self) -> list[Word]:
         """Words of `a` (segment 0) followed by words of `b` (segment 1), in joint numbering."""
-        from .words import example_words
-
         return example_words(self.a, self.b)
 
 

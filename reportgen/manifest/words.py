@@ -1,4 +1,4 @@
-"""Word splitting and coreference reference resolution (design.md section 2).
+"""Word splitting and coreference reference resolution.
 
 Definitions:
 - A word is a maximal run of letters (Unicode category L*), digits (N*) and combining marks (M*),
@@ -12,8 +12,38 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
-from .schema import Span, Word
+
+@dataclass(frozen=True)
+class Word:
+    """One word: `text[start:end]` of sentence `a` (segment 0) or `b` (segment 1).
+
+    A word is a maximal run of letters (Unicode L*), digits (N*) and combining marks (M*),
+    or a single other non-space character.
+    """
+
+    text: str
+    start: int
+    end: int
+    segment: int = 0
+
+
+@dataclass(frozen=True)
+class Span:
+    """Joint word indices `[first, last)`; a span never crosses from `a` into `b`."""
+
+    first: int
+    last: int
+
+    @property
+    def words(self) -> int:
+        """Number of words in the span."""
+        return self.last - self.first
+
+    def overlaps(self, other: "Span") -> bool:
+        """True when the two spans share at least one word."""
+        return self.first < other.last and other.first < self.last
 
 
 def _is_word_char(ch: str) -> bool:

@@ -1,4 +1,4 @@
-"""Beyond attention maps (issue 8): rollout and prediction data files, model-diff pages, training-run pages.
+"""Beyond attention maps: rollout and prediction data files, model-diff pages, training-run pages.
 
 - Per shown (model, example): ``R.js`` (attention rollout, uint8 [L, n, n]) and ``P.js`` (masked-token
   predictions), loaded on demand by the viewer's Rollout and Predictions views; ``meta.js`` says
@@ -12,7 +12,9 @@
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,8 +22,17 @@ from pathlib import Path
 
 import numpy as np
 
+from reportgen.analysis.model_diff import head_js_sums, shared_score_changes
+from reportgen.extract.predictions import STATUS_TEXT
+from reportgen.render.assets import RUN_SCRIPTS, script_srcs
+from reportgen.render.atlas import MAPS
 from reportgen.render.fs import write_text
+from reportgen.render.mkdocs_config import nav_title
+from reportgen.render.pages import front_matter
 from reportgen.render.payload import Base64, data_chunks, data_script
+from reportgen.render.templates import environment
+from reportgen.render.text import fmt as _fmt
+from reportgen.store.quantize import dequantize
 
 ROLLOUT_FILE = "R.js"
 PREDICTIONS_FILE = "P.js"
@@ -83,7 +94,6 @@ def kept_extras(record) -> dict:
 
 def meta_fields(record) -> dict:
     """Extra fields of ``meta.js``: which rollout and prediction files exist, and why not."""
-    from reportgen.extract.predictions import STATUS_TEXT
 
     status = _text(record.extras.get("pred_status")) or "unknown"
     text = STATUS_TEXT.get(status, "No masked-token predictions are stored for this example.")
@@ -102,7 +112,7 @@ class DiffCollector:
     """Accumulates per-head Jensen-Shannon sums for every ``diffs:`` pair while records stream in."""
 
     def __init__(self, manifest):
-        from reportgen.pipeline import examples_for
+        from reportgen.pipeline import examples_for  # deferred: pipeline imports this module (planning helpers still live in pipeline)
 
         specs = {s.slug: s for s in manifest.models}
         self.pairs = [(d.base, d.other) for d in getattr(manifest, "diffs", ())]
@@ -136,7 +146,6 @@ class DiffCollector:
                 acc["mismatch"].append(example)
                 continue
             other_attention = np.load(path)
-            from reportgen.analysis.model_diff import head_js_sums
 
             base_att, other_att = (other_attention, attention) if model == pair[1] else (attention, other_attention)
             acc["per_example"][example] = head_js_sums(base_att.astype(np.float64), other_att.astype(np.float64),
@@ -172,18 +181,8 @@ def _diff_attention(record) -> tuple[np.ndarray, str]:
     f16 = record.extras.get("attention_f16")
     if f16 is not None:
         return np.asarray(f16, dtype=np.float16), "float16"
-    from reportgen.store.quantize import dequantize
 
     return dequantize(record.attention_q).astype(np.float16), "uint8"
-
-
-def _fmt(value, digits: int = 3, signed: bool = False) -> str:
-    if value is None or not math.isfinite(float(value)):
-        return "–"
-    value = float(value)
-    if abs(value) < 0.5 * 10 ** -digits:
-        value = 0.0  # no "-0.000"
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
 def _heat(key: str, grid: np.ndarray, signed: bool, what: str, digits: int = 3) -> dict:
@@ -218,8 +217,6 @@ def diff_views(context, collector: DiffCollector, stats: dict | None = None) -> 
     Score changes compare the two models on the examples both ran (``stats``: model slug -> per-example
     statistics); a model's own pooled scores over other examples would mix the effect of the examples in.
     """
-    from reportgen.analysis.model_diff import shared_score_changes
-    from reportgen.render.atlas import MAPS
 
     runs = {r.spec.slug: r for r in context.runs}
     views = []
@@ -289,11 +286,6 @@ def render(context, collector: DiffCollector, runs_data: list, root: Path,
            stats: dict | None = None) -> Iterator[tuple[str, str]]:
     """Yield (path relative to site_src, text) for diff and run pages; writes the run data files and
     ``data/diffs/<base>-<other>.json`` (``reportgen.diff/1``)."""
-    import json
-
-    from reportgen.render.mkdocs_config import nav_title
-    from reportgen.render.pages import front_matter
-    from reportgen.render.templates import environment
 
     env = environment()
     nav_diffs, nav_runs = [], []
@@ -312,7 +304,7 @@ def render(context, collector: DiffCollector, runs_data: list, root: Path,
         nav_runs.append({nav_title(run.name): run_page(run.slug)})
         best = obj["best"]
         yield run_page(run.slug), front_matter(f"Training run: {run.name}") + env.get_template("run.html.j2").render(
-            run=run, obj=obj, best=best, data_file=f"../{run_data_file(run.slug)}",
+            run=run, obj=obj, best=best, data_file=f"../{run_data_file(run.slug)}", scripts=script_srcs(RUN_SCRIPTS, "../"),
             summary=[(k, _fmt(v, 4)) for k, v in sorted(obj["summary"].items())],
             fmt=_fmt, relpath=_display_path(run.path, context.manifest.path))
     context.extra_nav = ([{"Model diffs": nav_diffs}] if nav_diffs else []) + \
@@ -321,7 +313,6 @@ def render(context, collector: DiffCollector, runs_data: list, root: Path,
 
 def _display_path(path: str, manifest_path: str | None) -> str:
     """The run's path relative to the manifest's folder when inside it (no absolute paths on pages)."""
-    import os
 
     if manifest_path:
         folder = os.path.dirname(os.path.abspath(manifest_path))

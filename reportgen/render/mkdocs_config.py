@@ -2,6 +2,7 @@
 
 - ``use_directory_urls: false`` and the ``offline`` plugin: the site works from ``file://``.
 - ``font: false``: no Google Fonts; instant navigation stays off.
+- No ``extra_javascript``: the pages that need scripts list their own (``render.assets``).
 - The offline plugin adds ``https://unpkg.com/iframe-worker/shim`` to ``extra.polyfills`` unless a
   polyfill URL containing ``iframe-worker`` is listed, so we list our vendored copy.
 """
@@ -13,7 +14,6 @@ import yaml
 
 from reportgen.render.text import html_text
 
-VIEWER_JS = "assets/reportgen/viewer.js"
 VIEWER_CSS = "assets/reportgen/viewer.css"
 ATLAS_CSS = "assets/reportgen/atlas.css"
 BEYOND_CSS = "assets/reportgen/beyond.css"  # model diffs, training runs
@@ -60,7 +60,6 @@ def mkdocs_config(manifest, context, docs_dir: str = "site_src", site_dir: str =
         "hooks": [posixpath.join(docs_dir, HOOKS_FILE)],
         "extra": {"polyfills": [SHIM_JS], "generator": False},
         "extra_css": [VIEWER_CSS, ATLAS_CSS, BEYOND_CSS],
-        "extra_javascript": [VIEWER_JS],
         "nav": nav,
         "not_in_nav": "/examples/*.md\n/examples-*.md\n",
         "validation": {"nav": {"omitted_files": "info"}, "links": {"unrecognized_links": "info"}},

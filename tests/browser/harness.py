@@ -2,7 +2,7 @@
 
 ``build_harness(root)`` lays out, under ``root``, the same relative structure as a built site::
 
-    assets/reportgen/viewer.js, viewer.css          (copied from templates/)
+    assets/reportgen/*.js (render.assets.VIEWER_SCRIPTS), viewer.css   (copied from templates/)
     data/<model>/<example>/meta.js, L<k>.js, Q<k>.js (written with reportgen.render.payload)
     examples/<example>.html                         (the embed snippet the renderer writes)
 
@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from reportgen.render.assets import VIEWER_SCRIPTS, script_srcs
 from reportgen.render.payload import data_script, layer_object, meta_object, qk_object
 from reportgen.store.quantize import MAX_ERROR, quantize
 
@@ -219,7 +220,7 @@ main {{ max-width: 920px; margin: 0 auto; padding: 16px 24px; }}
 <div class="rg-viewer" data-example="{example}" data-base="../data/"></div>
 {scripts}
 </main>
-<script src="../assets/reportgen/viewer.js"></script>
+{viewer_scripts}
 </body>
 </html>
 """
@@ -246,7 +247,8 @@ def build_harness(root: Path, seed: int = 1234) -> Harness:
     root = Path(root)
     assets = root / "assets" / "reportgen"
     assets.mkdir(parents=True, exist_ok=True)
-    for name in ("viewer.js", "viewer.css"):
+    for name in VIEWER_SCRIPTS + ("viewer.css",):
+        (assets / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ASSETS / name, assets / name)
     rng = np.random.default_rng(seed)
     harness = Harness(root=root)
@@ -261,7 +263,8 @@ def build_harness(root: Path, seed: int = 1234) -> Harness:
     for example, runs in examples.items():
         scripts = "\n".join(f'<script src="../data/{run.model}/{example}/meta.js"></script>' for run in runs)
         page = root / "examples" / f"{example}.html"
-        page.write_text(PAGE.format(example=example, scripts=scripts), encoding="utf-8")
+        viewer_scripts = "\n".join(f'<script src="{src}"></script>' for src in script_srcs(VIEWER_SCRIPTS, "../"))
+        page.write_text(PAGE.format(example=example, scripts=scripts, viewer_scripts=viewer_scripts), encoding="utf-8")
         harness.pages[example] = page
     return harness
 

@@ -13,6 +13,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+from reportgen.render.assets import RUN_SCRIPTS, VIEWER_SCRIPTS
+
 from .harness import ARABIC, ASSETS, BERT, GPT, HEBREW, HOSTILE_IMG, HOSTILE_SCRIPT, LONG, PAIR
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -105,16 +107,20 @@ def expected_edges(run, layer, heads, pair="all", hide=False, renorm=False, top=
 # ----- the bundle itself ----------------------------------------------------------------------------
 
 def test_bundle_is_a_plain_offline_script():
-    """One classic script: an IIFE in strict mode, nothing that loads from elsewhere or needs a server."""
-    js = (ASSETS / "viewer.js").read_text(encoding="utf-8")
+    """Classic scripts: each an IIFE in strict mode, nothing that loads from elsewhere or needs a server."""
+    scripts = sorted(ASSETS.rglob("*.js"))
+    assert {p.relative_to(ASSETS).as_posix() for p in scripts} == set(VIEWER_SCRIPTS) | set(RUN_SCRIPTS)
     css = (ASSETS / "viewer.css").read_text(encoding="utf-8")
-    code = re.sub(r"/\*.*?\*/|(?<![:'\\])//[^\n]*", "", js, flags=re.S)  # comments out
-    assert "(function () {\n  'use strict';" in js and js.rstrip().endswith("})();")
-    for forbidden in (r"\bfetch\s*\(", r"XMLHttpRequest", r"\bimport\s*\(", r"^\s*import\s", r"^\s*export\s",
-                      r"\bWorker\s*\(", r"\beval\s*\(", r"new Function", r"\.innerHTML\s*=\s*[^'\s]"):
-        assert not re.search(forbidden, code, flags=re.M), forbidden
-    for text in (js, css):
-        assert not re.search(r"\b(?!file:)[a-z]+://|//[\w-]+\.[\w.-]+/", text, flags=re.I)
+    for path in scripts:
+        js = path.read_text(encoding="utf-8")
+        code = re.sub(r"/\*.*?\*/|(?<![:'\\])//[^\n]*", "", js, flags=re.S).strip()  # comments out
+        assert re.match(r"\(function \((root)?\) \{\n  'use strict';", code), path.name
+        assert re.search(r"\}\)\((typeof window !== 'undefined' \? window : globalThis|window)?\);$", code), path.name
+        for forbidden in (r"\bfetch\s*\(", r"XMLHttpRequest", r"\bimport\s*\(", r"^\s*import\s", r"^\s*export\s",
+                          r"\bWorker\s*\(", r"\beval\s*\(", r"new Function", r"\.innerHTML\s*=\s*[^'\s]"):
+            assert not re.search(forbidden, code, flags=re.M), (path.name, forbidden)
+        assert not re.search(r"\b(?!file:)[a-z]+://|//[\w-]+\.[\w.-]+/", js, flags=re.I), path.name
+    assert not re.search(r"\b(?!file:)[a-z]+://|//[\w-]+\.[\w.-]+/", css, flags=re.I)
     assert not re.search(r"@import|\burl\(", css)
 
 

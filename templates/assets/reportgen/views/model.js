@@ -1,0 +1,182 @@
+/*
+ * reportgen viewer scripts, model view: a thumbnail of every head of every layer (line plots like
+ * BertViz for short examples, max-pooled heatmaps for long ones); a click opens the head in the head view.
+ */
+(function () {
+  'use strict';
+
+  var parts = window.ReportGenViewer.parts;
+  var core = parts.core, dom = parts.dom, Viewer = parts.viewer.Viewer;
+  var el = dom.el, clamp = dom.clamp, sizeCanvas = dom.sizeCanvas, mix = dom.mix;
+  var selectLinks = parts.links.selectLinks, drawLinks = parts.links.drawLinks;
+  var THUMB_PIXEL_BUDGET = parts.links.THUMB_PIXEL_BUDGET;
+
+  /** Build the model view's pane: a grid of thumbnails. */
+  function build() {
+    this.grid = el('div', {class: 'rgv-model-grid'});
+    return el('div', {class: 'rgv-pane rgv-model-pane'}, [
+      el('p', {class: 'rgv-hint', text: 'Every head of every layer. Click a thumbnail to open it in the head view. ' +
+        'Numbers are 0-based (L0 H0 is exBERT\u2019s <1,1>).'}),
+      this.grid
+    ]);
+  }
+
+  Viewer.prototype.thumbStyle = function () {
+    var style = this.state.thumbs;
+    if (style === 'lines' || style === 'heatmap') {
+      return style;
+    }
+    return this.meta.n <= 64 ? 'lines' : 'heatmap';
+  };
+
+  Viewer.prototype.renderModel = function (generation) {
+    var self = this, meta = this.meta, heads = meta.heads, layers = meta.layers;
+    var width = this.panes.model.clientWidth || this.root.clientWidth || 720;
+    var size = clamp(Math.floor((width - 40) / heads) - 10, 40, 110);
+    var style = this.thumbStyle(), signature = meta.key + '|' + size;
+    if (this.cache.grid !== signature) {
+      this.cache.grid = signature;
+      this.grid.textContent = '';
+      this.grid.style.setProperty('--rgv-thumb', size + 'px');
+      this.grid.style.gridTemplateColumns = 'auto repeat(' + heads + ', ' + size + 'px)';
+      this.thumbs = [];
+      this.grid.appendChild(el('div', {class: 'rgv-grid-corner'}));
+      for (var h = 0; h < heads; h++) {
+        this.grid.appendChild(el('div', {class: 'rgv-grid-head', text: 'H' + h}));
+      }
+      for (var l = 0; l < layers; l++) {
+        this.grid.appendChild(el('div', {class: 'rgv-grid-layer', text: 'L' + l}));
+        this.thumbs.push([]);
+        for (h = 0; h < heads; h++) {
+          this.thumbs[l].push(this.makeThumb(l, h, size));
+        }
+      }
+    }
+    this.thumbSize = size;
+    this.markCurrentThumbs();
+    var next = 0;
+    function step() {
+      if (generation !== self.generation) {
+        return;
+      }
+      if (next >= layers) {
+        self.showMessage('');
+        self.markDrawn();
+        return;
+      }
+      var layer = next++;
+      var data = core.cachedLayer(meta, layer);
+      if (!data) {
+        self.showMessage('Loading layer ' + layer + ' of ' + layers + '\u2026');
+      }
+      (data ? Promise.resolve(data) : core.load(meta, self.base, 'layer', layer)).then(function (layerData) {
+        if (generation !== self.generation) {
+          return;
+        }
+        try {
+          for (var h = 0; h < heads; h++) {
+            self.drawThumb(self.thumbs[layer][h].canvas, layerData, h, size, style);
+          }
+        } catch (err) {
+          self.fail(err);
+          return;
+        }
+        step();
+      }, function (err) {
+        if (generation === self.generation) {
+          self.fail(err);
+        }
+      });
+    }
+    step();
+  };
+
+  Viewer.prototype.makeThumb = function (layer, head, size) {
+    var self = this, label = this.headLabel(layer, head);
+    var canvas = el('canvas', {class: 'rgv-thumb-canvas', width: size, height: size});
+    var figure = el('button', {
+      type: 'button', class: 'rgv-thumb', 'data-layer': layer, 'data-head': head,
+      title: 'Layer ' + layer + ', head ' + head + ' (0-based; exBERT <' + (layer + 1) + ',' + (head + 1) + '>)' +
+        (label ? ': ' + label : '') + '. Click to open in the head view.',
+      onclick: function () {
+        self.set({view: 'head', layer: layer, heads: self.solo(head), token: -1});
+      }
+    }, [
+      canvas,
+      el('span', {class: 'rgv-thumb-name', text: 'L' + layer + ' H' + head}),
+      el('span', {class: 'rgv-thumb-label', text: label || '\u00a0'})
+    ]);
+    this.grid.appendChild(figure);
+    return {canvas: canvas, node: figure};
+  };
+
+  Viewer.prototype.markCurrentThumbs = function () {
+    var s = this.state, single = this.selectedHeads().length === 1;
+    (this.thumbs || []).forEach(function (row, layer) {
+      row.forEach(function (thumb, head) {
+        thumb.node.classList.toggle('rgv-current', single && layer === s.layer && !!s.heads[head]);
+      });
+    });
+  };
+
+  Viewer.prototype.drawThumb = function (canvas, layerData, h, size, style) {
+    var meta = this.meta, n = meta.n, theme = this.theme, base = h * n * n;
+    var ctx = sizeCanvas(canvas, size, size);
+    ctx.fillStyle = theme.bgSolid;
+    ctx.fillRect(0, 0, size, size);
+    if (style === 'heatmap') {
+      // Max-pool the n x n matrix to the thumbnail so that sparse patterns stay visible.
+      var pixels = Math.min(n, canvas.width), image = ctx.createImageData(pixels, pixels);
+      var pool = new Float32Array(pixels * pixels), scale = pixels / n, i, j;
+      for (i = 0; i < n; i++) {
+        var row = Math.floor(i * scale) * pixels, src = base + i * n;
+        for (j = 0; j < n; j++) {
+          var v = layerData[src + j], p = row + Math.floor(j * scale);
+          if (v > pool[p]) {
+            pool[p] = v;
+          }
+        }
+      }
+      for (i = 0; i < pool.length; i++) {
+        var rgb = mix(theme.bgRGB, theme.heatRGB, pool[i] / 255);
+        image.data[4 * i] = rgb[0];
+        image.data[4 * i + 1] = rgb[1];
+        image.data[4 * i + 2] = rgb[2];
+        image.data[4 * i + 3] = 255;
+      }
+      var off = document.createElement('canvas');
+      off.width = off.height = pixels;
+      off.getContext('2d').putImageData(image, 0, 0);
+      ctx.imageSmoothingEnabled = pixels < canvas.width ? false : true;
+      ctx.drawImage(off, 1, 1, size - 2, size - 2);
+    } else {
+      var step = (size - 4) / n, x0 = size * 0.18, x1 = size * 0.82, span = x1 - x0;
+      var links = selectLinks(function (visit) {
+        for (var i = 0; i < n; i++) {
+          for (var j = 0; j < n; j++) {
+            var v = layerData[base + i * n + j];
+            if (v) {
+              visit(h, i, j, v / 255);
+            }
+          }
+        }
+      }, function (i, j) {
+        var dy = (j - i) * step;
+        return Math.sqrt(span * span + dy * dy);
+      }, THUMB_PIXEL_BUDGET);
+      drawLinks(ctx, links, x0, x1, function (i) {
+        return 2 + (i + 0.5) * step;
+      }, 0);
+    }
+  };
+
+  parts.viewer.register('model', {
+    title: 'Model', build: build,
+    render: function (generation) {
+      this.renderModel(generation);
+    },
+    exportCanvas: function () {
+      return this.composeModel();
+    }
+  });
+})();

@@ -17,7 +17,7 @@ from reportgen.analysis.labels import (LABEL_PATTERN, LABELS, THRESHOLD_SOURCES,
 from reportgen.analysis.patterns import PATTERNS, PatternSums, finalize, pattern_ci
 from reportgen.analysis.spans import DEFAULT_SPAN_RULE, SPAN_RULE_TEXT
 from reportgen.analysis.stats import bootstrap_mean_ci
-from reportgen.analysis.verdicts import ALPHA, METHOD, MIN_PAIRS, family_verdict
+from reportgen.analysis.verdicts import ALPHA, MIN_PAIRS, family_verdict
 
 HEADS_SCHEMA = "reportgen.heads/2"
 N_BOOT = 1000

@@ -1090,8 +1090,8 @@
   };
 
   Viewer.prototype.writeHash = function () {
-    if (!this.meta || viewers[0] !== this && !this.ownsHash) {
-      return; // several viewers on one page: only the first one owns the hash
+    if (!this.meta || viewers[0] !== this && !this.ownsHash || this.root.getAttribute('data-rg-hash') === 'off') {
+      return; // several viewers on one page: only the first one owns the hash; embedded ones never do
     }
     var text = this.hashText();
     if (window.location.hash === text) {
@@ -2860,15 +2860,17 @@
 
   /** The viewer the URL hash talks about: the one showing its example, else the first. */
   function hashViewer(hash) {
-    var p = parseHash(hash);
+    var p = parseHash(hash), own = viewers.filter(function (viewer) {
+      return viewer.root.getAttribute('data-rg-hash') !== 'off'; // notebook views leave the page's URL alone
+    });
     if (p.example) {
-      for (var i = 0; i < viewers.length; i++) {
-        if (viewers[i].example === p.example) {
-          return viewers[i];
+      for (var i = 0; i < own.length; i++) {
+        if (own[i].example === p.example) {
+          return own[i];
         }
       }
     }
-    return viewers[0] || null;
+    return own[0] || null;
   }
 
   function init() {

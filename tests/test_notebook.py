@@ -170,3 +170,21 @@ def test_size_at_128_tokens_is_under_a_twentieth_of_bertviz():
     tokens = ["[CLS]"] + [f"w{i}" for i in range(126)] + ["[SEP]"]
     size = len(head_view(as_transformers(att), tokens, html_action="return").data.encode("utf-8"))
     assert size <= 53.5e6 / 20
+
+
+def test_share_code_puts_the_viewer_in_the_first_output_only():
+    from reportgen.notebook import share_code
+    from reportgen.render.standalone import viewer_assets
+
+    att = as_transformers(softmax_attention(1, 2, 4))
+    tokens = ["a", "b", "c", "d"]
+    code = viewer_assets()[1][:200]
+    share_code()
+    try:
+        first, second, third = (head_view(att, tokens, html_action="return").data for _ in range(3))
+    finally:
+        share_code(False)
+    fourth = head_view(att, tokens, html_action="return").data
+    assert code.replace("</", "<\\/") in first and code.replace("</", "<\\/") in fourth
+    assert code.replace("</", "<\\/") not in second and code.replace("</", "<\\/") not in third
+    assert len(second) < len(first) - 100_000 and "share_code(False)" in second

@@ -33,7 +33,7 @@ from reportgen.render.payload import Base64, layer_object, meta_object, qk_objec
 from reportgen.render.standalone import data_text, fragment, page
 from reportgen.store.quantize import MAX_ERROR, quantize
 
-__all__ = ["head_view", "model_view", "neuron_view", "show", "NotebookHTML", "views_html"]
+__all__ = ["head_view", "model_view", "neuron_view", "show", "share_code", "NotebookHTML", "views_html"]
 
 HTML_ACTIONS = ("view", "return")
 VIEWS = ("head", "model", "neuron", "matrix", "rollout")
@@ -72,6 +72,27 @@ def views_html(*views: NotebookHTML, title: str = "reportgen attention viewers")
 
 
 # ------------------------------------------------------------------------------------------------ core
+
+_CODE = {"shared": False, "sent": False}  # share_code(): whether the viewer code went out already
+
+
+def share_code(on: bool = True) -> None:
+    """Put the viewer's code and CSS (about 128 kB) only in the next view's output, not in every one.
+
+    Later outputs carry only their data and wait for the code of that earlier output, which must run
+    first in the same page: fine in Jupyter, JupyterLab, VS Code and an exported notebook, not in
+    Colab (each output is its own page). ``share_code(False)`` goes back to self-contained outputs.
+    """
+    _CODE.update(shared=bool(on), sent=False)
+
+
+def _include_code() -> bool:
+    if not _CODE["shared"]:
+        return True
+    first = not _CODE["sent"]
+    _CODE["sent"] = True
+    return first
+
 
 
 def _check_action(html_action: str) -> None:
@@ -153,8 +174,8 @@ def build_view(att: np.ndarray, tokens: list[str], info: TokenInfo, *, view: str
     note = (f"reportgen {view} view · {layers} layers × {n_heads} heads · {n} tokens · attention stored as uint8, "
             f"every weight within ±{MAX_ERROR:.5f} of the model's")
     caption = html.escape(note) + (" · " + caption if caption else "")
-    return NotebookHTML(fragment(data_text(objects), example, uid, state, dark=dark, caption=caption),
-                        title=f"reportgen {view} view")
+    return NotebookHTML(fragment(data_text(objects), example, uid, state, dark=dark, caption=caption,
+                                 include_code=_include_code()), title=f"reportgen {view} view")
 
 
 def _bertviz_input(attention, tokens, sentence_b_start, prettify_tokens, include_layers, encoder_decoder) -> tuple:

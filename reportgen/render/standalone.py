@@ -49,6 +49,13 @@ def data_text(objects: list[dict]) -> str:
     return "".join(b"".join(data_chunks(obj)).decode("utf-8") for obj in objects)
 
 
+_WAITING = ("reportgen viewer: it appears when this output's scripts run (in Jupyter, run the cell or trust "
+            "the notebook).")
+_WAITING_SHARED = ("reportgen viewer: it appears when this output's scripts run and the viewer code of an earlier "
+                   "output (reportgen.notebook.share_code) is on the page; run that cell first, or call "
+                   "share_code(False) for self-contained outputs.")
+
+
 # Runs after the data and the viewer script: waits until the container is in the document (some
 # notebook front ends evaluate an output's scripts before attaching it), then asks the viewer to
 # pick up new containers and applies the initial state.
@@ -86,8 +93,7 @@ def fragment(data_js: str, example: str, uid: str, state: dict | None = None, da
         parts.append(f"<style>{css}</style>")
     parts.append(
         f'<div class="rg-viewer" id="{root_id}" data-example="{html.escape(example, quote=True)}" data-base="" '
-        'data-rg-hash="off"><p>reportgen viewer: it appears when this output\'s scripts run (in Jupyter, run '
-        'the cell or trust the notebook).</p></div>')
+        f'data-rg-hash="off"><p>{_WAITING if include_code else _WAITING_SHARED}</p></div>')
     if caption:
         parts.append(f'<div class="rg-nb-caption" style="font-size:12px;opacity:.8;margin:-.5em 0 1em">{caption}</div>')
     parts.append("</div>")

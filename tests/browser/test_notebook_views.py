@@ -173,3 +173,31 @@ def test_exported_file_opens_from_disk_offline(tmp_path, offline_page):
         set_state(page, root, view=view)
         assert root.get_attribute("data-rg-error") is None, view
     assert requests == [out.as_uri()] and not errors
+
+
+def test_shared_code_views_draw_in_any_order(tmp_path, offline_page):
+    """share_code(): only the first output carries the viewer; outputs without it wait for it, even when
+    the output with the code comes later on the page (cells run out of order)."""
+    from reportgen.notebook import NotebookHTML, head_view, model_view, share_code, views_html
+
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(2, 3, 6, 6))
+    att = np.exp(scores) / np.exp(scores).sum(axis=-1, keepdims=True)
+    attention = [a[None] for a in att]
+    tokens = ["[CLS]", "a", "b", "c", "d", "[SEP]"]
+    share_code()
+    try:
+        with_code = head_view(attention, tokens, html_action="return")
+        without = model_view(attention, tokens, html_action="return")
+    finally:
+        share_code(False)
+    assert "ReportGenViewer = {" not in without.data and "ReportGenViewer = {" in with_code.data
+    path = tmp_path / "shared.html"
+    path.write_text(views_html(NotebookHTML(without.data), with_code).page(), encoding="utf-8")
+    page, requests, errors = offline_page
+    page.goto(path.as_uri())
+    for root in roots(page):
+        wait_drawn(page, root)
+        assert root.get_attribute("data-rg-error") is None
+    assert [r.get_attribute("data-rg-view") for r in roots(page)] == ["model", "head"]
+    assert requests == [path.as_uri()] and not errors

@@ -203,20 +203,14 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from reportgen.export import export, find_example, find_model
-    from reportgen.pipeline import BuildOptions
+    from reportgen.export import export_example
 
     if args.device != "cpu":
         from reportgen.models.load import check_device
 
         check_device(args.device)
-    manifest = _manifest(args.manifest)
-    out = args.output
-    if out is None:
-        out = f"{find_example(manifest, args.example).slug}-{find_model(manifest, args.model).slug}.html"
-    options = BuildOptions(cache_dir=Path(args.cache) if args.cache else None, use_cache=not args.no_cache,
-                           device=args.device, dtype=args.dtype, progress=False)
-    report = export(manifest, args.example, args.model, Path(out), options)
+    report = export_example(args.manifest, args.example, args.model, args.output, cache_dir=args.cache,
+                            use_cache=not args.no_cache, device=args.device, dtype=args.dtype)
     print(f"reportgen: wrote {report['path']} ({report['bytes'] / 1e6:.2f} MB, one file: {report['model']} on "
           f"example {report['example']!r}, {report['tokens']} tokens)")
     return 0

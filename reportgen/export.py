@@ -140,3 +140,21 @@ def export(manifest, example_ref: str, model_ref: str | None, out: Path, options
     text = record_html(spec, example, record, run).encode("utf-8")
     atomic_write(out, [text])
     return {"path": out, "bytes": len(text), "model": spec.id, "example": example.id, "tokens": len(record.tokens)}
+
+
+def export_example(manifest_path, example: str, model: str | None = None, output=None, *, cache_dir=None,
+                   use_cache: bool = True, device: str = "cpu", dtype: str = "float32") -> dict:
+    """The Python API of ``reportgen export``: load the manifest, write the example's standalone HTML file.
+
+    ``output`` defaults to ``EXAMPLE-MODEL.html`` (slugs) in the current folder. Raises ``UserError``
+    (bad manifest, example or model name) or ``RunError`` (the model failed); returns what ``export`` does.
+    """
+    from reportgen.manifest import load_manifest
+    from reportgen.pipeline import BuildOptions
+
+    manifest = load_manifest(manifest_path)
+    if output is None:
+        output = f"{find_example(manifest, example).slug}-{find_model(manifest, model).slug}.html"
+    options = BuildOptions(cache_dir=Path(cache_dir) if cache_dir else None, use_cache=use_cache, device=device,
+                           dtype=dtype, progress=False)
+    return export(manifest, example, model, Path(output), options)

@@ -121,3 +121,12 @@ def test_output_that_is_a_folder_is_bad_input(exported, capsys):
     root, manifest, cache, _ = exported
     assert cli.main(["export", str(manifest), "cat-sad", "--model", "MiniLM", "-o", str(root), "--cache", str(cache)]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_python_api_writes_the_same_file(exported, tmp_path):
+    from reportgen.export import export_example
+
+    root, manifest, cache, out = exported
+    report = export_example(manifest, "cat-sad", "MiniLM", tmp_path / "api.html", cache_dir=cache)
+    assert report["tokens"] == 18
+    assert (tmp_path / "api.html").read_text(encoding="utf-8") == out["cat-sad"]  # from the cache, byte-identical

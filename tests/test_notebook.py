@@ -188,3 +188,37 @@ def test_share_code_puts_the_viewer_in_the_first_output_only():
     assert code.replace("</", "<\\/") in first and code.replace("</", "<\\/") in fourth
     assert code.replace("</", "<\\/") not in second and code.replace("</", "<\\/") not in third
     assert len(second) < len(first) - 100_000 and "share_code(False)" in second
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2"])  # WordPiece encoder, byte-level causal decoder
+def test_show_runs_stock_models_of_every_family(tiny_models, family):
+    """show() on a stock model loaded with SDPA: eager for the call (then restored), q/k captured by hooks,
+    the inlined attention equal to an independent eager run within 1/510."""
+    torch = pytest.importorskip("torch")
+    from transformers import AutoModel, AutoTokenizer
+
+    from reportgen.notebook import show
+
+    folder = str(tiny_models[family])
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModel.from_pretrained(folder, attn_implementation="sdpa").eval()
+    text_a, text_b = "the cat sat on the mat", "it was happy"
+    result = show(model, tokenizer, text_a, text_b, coref=("it", "cat"), html_action="return")
+    assert model.config._attn_implementation == "sdpa"  # put back after the call
+    found = pushed(result.data)
+    meta = found[0]
+    n, heads = meta["n"], meta["heads"]
+    assert meta["tokens"] == tokenizer.convert_ids_to_tokens(tokenizer(text_a, text_b)["input_ids"])
+    assert sum(o["kind"] == "qk" for o in found) == meta["layers"]
+    eager = AutoModel.from_pretrained(folder, attn_implementation="eager").eval()
+    with torch.inference_mode():
+        reference = eager(**tokenizer(text_a, text_b, return_tensors="pt"), output_attentions=True).attentions
+    for obj in (o for o in found if o["kind"] == "layer"):
+        raw = np.frombuffer(base64.b64decode(obj["data"]), dtype=np.uint8) / 255.0
+        want = reference[obj["layer"]][0].numpy()
+        if meta["causal"]:  # lower triangles, row by row
+            rows, cols = np.tril_indices(n)
+            want = want[:, rows, cols]
+        assert np.max(np.abs(raw.reshape(want.shape) - want)) <= 1 / 510 + 1e-6
+    assert meta["causal"] == (family == "gpt2")
+    assert "Coreference" in result.data

@@ -201,3 +201,74 @@ def test_shared_code_views_draw_in_any_order(tmp_path, offline_page):
         assert root.get_attribute("data-rg-error") is None
     assert [r.get_attribute("data-rg-view") for r in roots(page)] == ["model", "head"]
     assert requests == [path.as_uri()] and not errors
+
+
+# How front ends put an HTML output into the page. JupyterLab (and VS Code's renderer) set the output
+# node's innerHTML, then replace every <script> by a fresh copy so that it runs (JupyterLab's
+# evalInnerHTMLScriptTags); the node may be attached to the document only afterwards. The classic
+# notebook does the same through jQuery's .html(). Colab puts each output in its own iframe.
+FRONT_END_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><div id="notebook"></div>
+<script>
+var outputs = %(outputs)s;
+outputs.forEach(function (source, k) {
+  var host = document.createElement('div');
+  host.className = 'jp-OutputArea-output';
+  host.innerHTML = source;
+  Array.prototype.forEach.call(host.getElementsByTagName('script'), function (script) {
+    var clone = document.createElement('script');
+    clone.textContent = script.textContent;
+    script.parentNode.replaceChild(clone, script);
+  });
+  setTimeout(function () { document.getElementById('notebook').appendChild(host); }, 100 * k);  // attached later
+});
+</script></body></html>
+"""
+
+
+def _small_views():
+    from reportgen.notebook import head_view, model_view
+
+    rng = np.random.default_rng(1)
+    scores = rng.normal(size=(2, 3, 7, 7))
+    att = np.exp(scores) / np.exp(scores).sum(axis=-1, keepdims=True)
+    tokens = ["[CLS]", "the", "cat", "[SEP]", "it", "sat", "[SEP]"]
+    return [head_view([a[None] for a in att], tokens, 4, layer=1, html_action="return"),
+            model_view([a[None] for a in att], tokens, 4, html_action="return"),
+            head_view([a[None] for a in att], tokens, 4, html_action="return")]
+
+
+def test_views_inserted_like_jupyterlab_draw_and_do_not_clash(tmp_path, offline_page):
+    import json
+
+    views = _small_views()
+    outputs = json.dumps([v.data for v in views]).replace("</", "<\\/")
+    path = tmp_path / "lab.html"
+    path.write_text(FRONT_END_PAGE % {"outputs": outputs}, encoding="utf-8")
+    page, requests, errors = offline_page
+    page.goto(path.as_uri())
+    page.wait_for_function("document.querySelectorAll('.rg-viewer').length === 3")
+    for root in roots(page):
+        wait_drawn(page, root)
+        assert root.get_attribute("data-rg-error") is None
+    states = [page.evaluate("r => ReportGenViewer.state(r)", r) for r in roots(page)]
+    assert [(s["view"], s["layer"]) for s in states] == [("head", 1), ("model", 0), ("head", 0)]
+    assert requests == [path.as_uri()] and not errors and "#" not in page.url
+
+
+def test_views_in_separate_iframes_like_colab(tmp_path, offline_page):
+    import html as html_module
+
+    views = _small_views()
+    frames = "".join(f'<iframe style="width:1000px;height:700px" srcdoc="{html_module.escape(v.page(), quote=True)}">'
+                     "</iframe>" for v in views)
+    path = tmp_path / "colab.html"
+    path.write_text(f"<!DOCTYPE html><html><body>{frames}</body></html>", encoding="utf-8")
+    page, requests, errors = offline_page
+    page.goto(path.as_uri())
+    frames = [f for f in page.frames if f != page.main_frame]
+    assert len(frames) == 3
+    for frame in frames:
+        frame.wait_for_function("() => { const r = document.querySelector('.rg-viewer');"
+                                " return r && +r.getAttribute('data-rg-drawn') > 0 && !r.hasAttribute('data-rg-error'); }")
+    assert all(u == path.as_uri() or u.startswith("about:") for u in requests), requests
+    assert not errors

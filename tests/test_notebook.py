@@ -222,3 +222,16 @@ def test_show_runs_stock_models_of_every_family(tiny_models, family):
         assert np.max(np.abs(raw.reshape(want.shape) - want)) <= 1 / 510 + 1e-6
     assert meta["causal"] == (family == "gpt2")
     assert "Coreference" in result.data
+
+
+def test_layer_is_the_models_layer_number_with_include_layers():
+    att = softmax_attention(4, 2, 5, seed=5)
+    tokens = ["[CLS]", "a", "b", "c", "[SEP]"]
+    text = head_view(as_transformers(att), tokens, layer=3, include_layers=[1, 3], html_action="return").data
+    start = re.findall(r"<script>(\(function \(\) \{\n  var id = .*?)</script>", text, flags=re.S)[-1]
+    assert '"layer":1' in start  # the second layer shown
+    layers = {o["layer"]: o for o in pushed(text) if o["kind"] == "layer"}
+    stored = np.frombuffer(base64.b64decode(layers[1]["data"]), dtype=np.uint8).reshape(2, 5, 5) / 255.0
+    assert np.max(np.abs(stored - att[3])) <= 1 / 510 + 1e-7
+    with pytest.raises(ValueError, match="not in include_layers"):
+        head_view(as_transformers(att), tokens, layer=2, include_layers=[1, 3], html_action="return")

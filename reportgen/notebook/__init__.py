@@ -209,6 +209,10 @@ def head_view(attention=None, tokens=None, sentence_b_start=None, prettify_token
     att, shown, info, caption = _bertviz_input(attention, tokens, sentence_b_start, prettify_tokens, include_layers,
                                                (encoder_attention, decoder_attention, cross_attention,
                                                 encoder_tokens, decoder_tokens))
+    if layer is not None and include_layers is not None:  # BertViz: the model's layer number, one of include_layers
+        if layer not in list(include_layers):
+            raise ValueError(f"Layer {layer} is not in include_layers: {list(include_layers)}")
+        layer = list(include_layers).index(layer)
     result = build_view(att, shown, info, view="head", layer=layer, heads=heads, caption=caption,
                         with_rollout=include_layers is None)
     return _deliver(result, html_action)

@@ -235,3 +235,19 @@ def test_layer_is_the_models_layer_number_with_include_layers():
     assert np.max(np.abs(stored - att[3])) <= 1 / 510 + 1e-7
     with pytest.raises(ValueError, match="not in include_layers"):
         head_view(as_transformers(att), tokens, layer=2, include_layers=[1, 3], html_action="return")
+
+
+def test_coref_annotations_resolve_like_the_manifest():
+    from reportgen.notebook.run import coref_pairs
+
+    a, b = "The cat is very sad.", "Because it could not find the food."
+    (pair,) = coref_pairs({"pronoun": "it", "antecedent": "cat", "candidates": ["cat", "the food"]}, a, b)
+    assert (pair.pronoun_text, pair.antecedent_text, pair.candidate_texts) == ("it", "cat", ("cat", "the food"))
+    (default,) = coref_pairs(("it", "The cat"), a, b)  # a pair; default candidates: every other word
+    assert default.antecedent_text == "The cat" and "food" in default.candidate_texts and "it" not in default.candidate_texts
+    with pytest.raises(ValueError, match="did you mean 'cat'"):
+        coref_pairs(("it", "Cat"), a, b)
+    with pytest.raises(ValueError, match="matches 2 times"):
+        coref_pairs(("it", "the"), a, "the cat saw it and the dog")
+    with pytest.raises(ValueError, match="do not contain the antecedent"):
+        coref_pairs({"pronoun": "it", "antecedent": "cat", "candidates": ["food"]}, a, b)

@@ -28,6 +28,7 @@ from reportgen.analysis.patterns import finalize
 from reportgen.analysis.per_example import analyse_example
 from reportgen.analysis.rollout import rollout
 from reportgen.notebook.convert import TokenInfo, attention_array, prettify, token_info
+from reportgen.pipeline import is_causal
 from reportgen.render.beyond import ROLLOUT_FILE, ROLLOUT_FORMULA
 from reportgen.render.payload import Base64, layer_object, meta_object, qk_object
 from reportgen.render.standalone import data_text, fragment, page
@@ -119,11 +120,6 @@ def _labels(att: np.ndarray, info: TokenInfo, causal: bool) -> tuple[list[list[s
     return strongest_label(patterns), patterns
 
 
-def _is_causal(att: np.ndarray) -> bool:
-    n = att.shape[-1]
-    return n >= 2 and bool(np.all(att[..., np.triu(np.ones((n, n), dtype=bool), k=1)] == 0.0))
-
-
 def build_view(att: np.ndarray, tokens: list[str], info: TokenInfo, *, view: str = "head", layer: int | None = None,
                heads: list[int] | None = None, dark: bool = False, model_name: str = "attention",
                qk: tuple[np.ndarray, np.ndarray] | None = None, qk_max_error: float | None = None,
@@ -142,7 +138,7 @@ def build_view(att: np.ndarray, tokens: list[str], info: TokenInfo, *, view: str
     uid = uid or uuid.uuid4().hex[:12]
     example = f"nb-{uid}"
     key = f"notebook/{example}"
-    causal = _is_causal(att)
+    causal = is_causal(att)
     if labels is None:
         labels, _ = _labels(att, info, causal)
     record = SimpleNamespace(attention_q=quantize(att), causal=causal, tokens=list(tokens), special=info.special,

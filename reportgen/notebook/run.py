@@ -20,7 +20,7 @@ from reportgen.extract.qk import QKCapture
 from reportgen.extract.tokens import Encoded, encode_example
 from reportgen.manifest.schema import CorefPair, Example
 from reportgen.manifest.words import RefError, default_candidates, example_words, resolve_reference, span_text
-from reportgen.pipeline import qk_softmax_error
+from reportgen.pipeline import is_causal, qk_softmax_error
 
 TOP = 5  # heads listed per label and for coreference
 
@@ -64,8 +64,7 @@ def coref_pairs(coref, a: str, b: str | None) -> tuple[CorefPair, ...]:
         if ante.overlaps(pron):
             raise ValueError(f"coref[{index}]: the antecedent overlaps the pronoun; pick other words")
         if cands is not None and ante not in cands:
-            cands.append(ante)
-            cands.sort(key=lambda s: (s.first, s.last))
+            raise ValueError(f"coref[{index}]: the candidates do not contain the antecedent; add {antecedent!r} to them")
         given = cands is not None
         cands = cands if given else default_candidates(words, pron, ante)
 
@@ -94,7 +93,7 @@ def forward(model, encoded: Encoded, layers: int, heads: int):
         inputs["token_type_ids"] = torch.tensor([encoded.token_type_ids], device=device)
     before = getattr(model.config, "_attn_implementation", "eager")
     if before != "eager":
-        model.set_attn_implementation("eager")  # softmax weights exist only in eager attention
+        _set_attention(model, "eager")  # softmax weights exist only in eager attention
     capture = QKCapture(_Loaded(model, layers, heads))
     try:
         with torch.inference_mode():
@@ -102,11 +101,19 @@ def forward(model, encoded: Encoded, layers: int, heads: int):
     finally:
         capture.remove()
         if before != "eager":
-            model.set_attn_implementation(before)
+            _set_attention(model, before)
     attentions = getattr(output, "attentions", None)
     if attentions is None or len(attentions) != layers or any(a is None for a in attentions):
         raise ValueError("the model returned no attention weights; load it with attn_implementation='eager'")
     return attentions, capture.example(0, encoded.n)
+
+
+def _set_attention(model, implementation: str) -> None:
+    """Switch the attention implementation (transformers' method where it exists, else the config field)."""
+    if hasattr(model, "set_attn_implementation"):
+        model.set_attn_implementation(implementation)
+    else:
+        model.config._attn_implementation = implementation
 
 
 @dataclass
@@ -132,7 +139,7 @@ def run_text(model, tokenizer, text_a: str, text_b: str | None = None, coref=Non
     encoded = encode_example(tokenizer, example, 0, max_length or 10**9)
     attentions, qk = forward(model, encoded, layers, heads)
     att = np.stack([a[0].float().cpu().numpy() for a in attentions]).astype(np.float64)
-    causal = bool(encoded.n >= 2 and np.all(att[..., np.triu(np.ones((encoded.n,) * 2, dtype=bool), k=1)] == 0))
+    causal = is_causal(att)
     analysis = analyse_example(att, encoded.special, encoded.punct, encoded.word, pairs, causal=causal)
     name = str(getattr(model.config, "_name_or_path", "") or getattr(model.config, "model_type", "model"))
     if os.path.isdir(name):  # a local folder: its last two parts say enough

@@ -14,7 +14,9 @@ import numpy as np
 import torch
 
 from reportgen.analysis.labels import LABELS, THRESHOLDS
+from reportgen.analysis.patterns import reachable_rows
 from reportgen.analysis.per_example import analyse_example
+from reportgen.analysis.spans import DEFAULT_SPAN_RULE, aggregate_span
 from reportgen.analysis.summary import ExampleStats, summarise_model
 from reportgen.extract.qk import QKCapture
 from reportgen.extract.tokens import Encoded, encode_example
@@ -145,7 +147,9 @@ def run_text(model, tokenizer, text_a: str, text_b: str | None = None, coref=Non
     if os.path.isdir(name):  # a local folder: its last two parts say enough
         name = "/".join(Path(name).resolve().parts[-2:])
     info = {"id": name, "name": name, "slug": "notebook", "revision": ""}
-    summary = summarise_model(info, [ExampleStats(example, analysis.sums, analysis.coref)], layers, heads)
+    coref = [aggregate_span(w, DEFAULT_SPAN_RULE) if w.size else w for w in analysis.coref]
+    reach = reachable_rows(encoded.special, encoded.punct, causal)
+    summary = summarise_model(info, [ExampleStats(example, analysis.sums, coref, reach)], layers, heads)
     qk_error = qk_softmax_error(qk[0], qk[1], att, causal) if qk is not None else None
     pronoun = None
     if pairs:

@@ -152,3 +152,17 @@ def test_features_pad_absent_candidates_with_nan():
     assert np.isnan(f[0, 2]).all() and (f[0, :2, 0] == 0.1).all() and (f[1, :, 1] == 0.4).all()
     with pytest.raises(ValueError):
         pr.probe_features(fw, bw[:1])
+
+
+def test_near_identical_texts_are_linked():
+    texts = [s.split() for s in [
+        "Look ! There is a minnow swimming right below that duck ! It had better get away",
+        "Look ! There is a shark swimming right below that duck ! It had better get away",
+        "The trophy does not fit into the suitcase because it is too large .",
+        "The trophy does not fit into the suitcase because it is too small .",
+        "The trophy does not fit into the suitcase because it is much too small and heavy .",
+        "The cat sat on the mat because it was tired .",
+    ]]
+    keys = pr.near_duplicate_keys(texts)
+    assert keys[0] == keys[1] and keys[2] == keys[3] and keys[0] != keys[2]
+    assert keys[4] != keys[3] and keys[5] not in (keys[0], keys[2])  # 4 words differ; unrelated

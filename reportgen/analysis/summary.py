@@ -14,6 +14,7 @@ from reportgen.analysis.coref import coref_baselines, coref_scores
 from reportgen.analysis.coref_subsets import subsets
 from reportgen.analysis.labels import head_labels, rank_heads, strongest_label
 from reportgen.analysis.patterns import PATTERNS, PatternSums, finalize, pattern_ci
+from reportgen.analysis.probe_summary import probe_summary
 from reportgen.analysis.stats import bootstrap_mean_ci
 
 HEADS_SCHEMA = "reportgen.heads/1"
@@ -29,6 +30,7 @@ class ExampleStats:
     example: object  # manifest Example
     sums: PatternSums
     coref: list[np.ndarray]  # per annotated pair [L, H, C]; empty array when cut off
+    coref_back: list | None = None  # per pair candidate words -> pronoun [L, H, C, W] (attention probe)
 
 
 def _grid(array: np.ndarray) -> list[list[float | None]]:
@@ -89,10 +91,11 @@ def example_source(example) -> str:
     return getattr(example, "source", None) or "manifest"
 
 
-def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, heads: int) -> dict:
+def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, heads: int, settings=None) -> dict:
     """The heads file of one model (design.md section 4), plus intervals and strongest labels.
 
-    ``model``: {"id", "revision", "name", "slug", ...} copied into the file as is.
+    ``model``: {"id", "revision", "name", "slug", ...} copied into the file as is. ``settings``: the
+    manifest's (``probe``, ``probe_folds``, the span rule when there is one); None = defaults.
     """
     total = PatternSums.zeros(layers, heads)
     for item in stats:
@@ -116,6 +119,15 @@ def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, hea
     coref = coreference_summary(stats, layers, heads)
     if coref is not None:
         out["coreference"] = coref
+        probe = probe_summary(stats, layers, heads, enabled=getattr(settings, "probe", "auto"),
+                              folds=getattr(settings, "probe_folds", 5),
+                              span_rule=getattr(settings, "coref_span", None) or "sum")
+        if probe.export is not None:
+            out["probe"] = probe.export
+            for entry, fold in zip(coref["pairs_detail"], probe.folds):
+                entry["fold"] = fold
+        else:
+            coref["probe_off"] = probe.reason
     return out
 
 

@@ -32,7 +32,7 @@ TOP_KEYS = ("title", "models", "examples", "settings", "expect", "include", "dif
 MODEL_KEYS = ("id", "revision", "name", "languages", "dtype")
 EXAMPLE_KEYS = ("id", "language", "a", "b", "coref", "group", "show")
 COREF_KEYS = ("pronoun", "antecedent", "candidates")
-SETTINGS_KEYS = ("max_length", "truncation", "display_limit", "neuron", "predictions")
+SETTINGS_KEYS = ("max_length", "truncation", "display_limit", "neuron", "predictions", "probe", "probe_folds")
 DIFF_KEYS = ("base", "other")
 RUN_KEYS = ("id", "path", "name")
 DTYPES = ("float32", "float16", "bfloat16")
@@ -425,6 +425,19 @@ def _settings(ck: _Checker, node: YNode) -> Settings:
         out["neuron"] = ck.boolean(m["neuron"], "settings.neuron")
     if "predictions" in m:
         out["predictions"] = ck.boolean(m["predictions"], "settings.predictions")
+    if "probe" in m:
+        node = m["probe"]
+        if node.kind == "text" and node.value == "auto":
+            out["probe"] = "auto"
+        elif node.kind == "bool":
+            out["probe"] = node.value
+        else:
+            got = f"{show(node.value)} is not a choice" if node.kind == "text" else \
+                f"expected true, false or auto, got {_describe(node)}"
+            ck.err(node.line, "settings.probe", got,
+                   "write true, false or auto (on from 40 annotated pairs)")
+    if "probe_folds" in m:
+        out["probe_folds"] = ck.integer(m["probe_folds"], "settings.probe_folds", 2, 50, "5")
     return Settings(**{k: v for k, v in out.items() if v is not None})
 
 

@@ -127,6 +127,8 @@ class Settings:
     display_limit: int = 200
     neuron: bool = True
     predictions: bool = True  # masked-token predictions for shown examples of models with a masked-LM head
+    probe: bool | str = "auto"  # attention probe: True, False or "auto" (on from PROBE_MIN_PAIRS annotated pairs)
+    probe_folds: int = 5  # outer cross-validation folds of the attention probe
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from reportgen.analysis import claims as claims_mod
 from reportgen.analysis import compare
 from reportgen.analysis.atlas import link_examples
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.render import probe_view as probe_mod  # a module import: probe_view uses helpers of this one
 from reportgen.render.templates import environment
 
 ATLAS_DIR = "atlas"
@@ -307,6 +308,7 @@ def atlas_view(context, run, heads: dict, stats, results) -> dict:
             "rankings": ranking_tables(heads, links, slug),
             "coref": coreference_view(heads, links, slug, context.shown),
             "claims": claims_view([r for r in results if r.model == slug]),
+            "probe": probe_mod.probe_view(heads, links.get("coref_accuracy"), slug),
             "provenance": run.provenance, "k": claims_mod.TOP_K}
 
 

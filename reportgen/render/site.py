@@ -73,7 +73,8 @@ class SiteWriter:
             write_staged(self.data_dir(model, example.slug), files)
         self.diffs.add(model, example.slug, record)
         self.stats.setdefault(model, []).append(
-            ExampleStats(example, PatternSums(record.sums_num, record.sums_count), list(record.coref)))
+            ExampleStats(example, PatternSums(record.sums_num, record.sums_count), list(record.coref),
+                         [record.extras.get(f"coref_back_{i}") for i in range(len(record.coref))]))
         record.attention_q = np.zeros(record.attention_q.shape[:2] + (0, 0), dtype=np.uint8)
         record.extras = {"has_qk": np.array(["q" in record.extras]), "data_files": np.array(json.dumps(names)),
                          "qk_error": record.extras.get("qk_error", np.array([np.nan])), **beyond.kept_extras(record)}
@@ -95,7 +96,7 @@ class SiteWriter:
             stats = self.stats.get(slug, [])
             info = {"id": run.spec.id, "name": run.spec.name, "slug": slug, "revision": run.revision,
                     "requested_revision": run.spec.revision}
-            heads = summarise_model(info, stats, run.layers, run.heads)
+            heads = summarise_model(info, stats, run.layers, run.heads, manifest.settings)
             heads["provenance"] = run.provenance
             heads_files[slug] = heads
             write_text(self.root / "data" / slug / "heads.json", json.dumps(heads, indent=1, sort_keys=True, ensure_ascii=False) + "\n")

@@ -18,24 +18,28 @@ def _ci(ci) -> str:
 
 
 def _weight_map(key: str, title: str, grid: list[list[float]], link_grid, model: str, prefix: str) -> dict:
-    """A heat map of signed weights in the atlas ``heat`` macro's format: colour strength |w| / max |w|,
-    negative weights in the diverging colour; each cell opens an example at that head."""
+    """A heat map of signed weights in the atlas ``heat`` macro's format. Cells show the weight relative to
+    the map's largest |weight| (-1 .. +1; strongly regularised weights are tiny in absolute terms), the
+    hover text the weight itself; negative weights take the second colour. Each cell opens an example at
+    that head."""
     largest = max((abs(v) for row in grid for v in row), default=0.0) or 1.0
     rows = []
     for layer, row in enumerate(grid):
         cells = []
         for head, value in enumerate(row):
             example = link_grid[layer][head] if link_grid else None
-            hover = f"layer {layer}, head {head} (exBERT {atlas.exbert(layer, head)}): weight {value:+.3f}"
+            relative = value / largest
+            hover = (f"layer {layer}, head {head} (exBERT {atlas.exbert(layer, head)}): weight {value:+.3g} "
+                     f"({relative:+.2f} of the largest)")
             if example:
                 hover += f"; click: example {example} at this head"
-            pos = min(1.0, abs(value) / largest)
-            cells.append({"layer": layer, "head": head, "text": f"{value:+.2f}", "v": f"{pos:.3f}",
+            pos = min(1.0, abs(relative))
+            cells.append({"layer": layer, "head": head, "text": f"{relative:+.2f}", "v": f"{pos:.3f}",
                           "hi": pos > 0.6, "nan": False, "neg": value < 0, "title": hover,
                           "href": atlas.viewer_href(prefix, example, model, layer, head)})
         rows.append(cells)
     return {"key": key, "title": title, "rows": rows, "heads": len(grid[0]) if grid else 0,
-            "low": f"-{largest:.2f}", "high": f"+{largest:.2f}"}
+            "low": "-1", "high": "+1", "largest": f"{largest:.3g}"}
 
 
 def probe_view(heads: dict, link_grid, model: str, prefix: str = "../") -> dict | None:

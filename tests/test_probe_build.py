@@ -72,7 +72,8 @@ def test_probe_setting_auto_off_and_forced():
     assert "probe" not in heads and "fewer than 40" in heads["coreference"]["probe_off"]
     assert all("fold" not in d for d in heads["coreference"]["pairs_detail"])
     forced = parse_manifest(_manifest(6, "settings:\n  probe: true\n  probe_folds: 3\n"), check_paths=False)
-    assert "probe" in summarise_model({"id": "x"}, _stats(forced), L, H, forced.settings)
+    few = summarise_model({"id": "x"}, _stats(forced), L, H, forced.settings)["probe"]
+    assert few["pairs"] == 12 and few["folds"] == 3 and few["verdict"].startswith("No verdict: 12 pairs")
     off = parse_manifest(_manifest(25, "settings:\n  probe: false\n"), check_paths=False)
     assert "probe" not in summarise_model({"id": "x"}, _stats(off), L, H, off.settings)
 

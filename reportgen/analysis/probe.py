@@ -60,6 +60,7 @@ INNER_FOLDS = 3  # inner folds for choosing lam (our choice: cost; each inner se
 # draw alone scatters by about +/- 1 / (2 sqrt(pairs)) around chance; three cut that by sqrt(3) for 3x its cost).
 CONTROL_DRAWS = 3
 MIN_LANGUAGE_PAIRS = 20  # a language gets its own accuracy row from this many pairs (our choice)
+MIN_VERDICT_PAIRS = 20  # fewer pairs get no verdict (our choice, as the single-head coreference verdicts)
 DIRECTIONS = ("pronoun->candidate", "candidate->pronoun")
 
 
@@ -516,6 +517,9 @@ def verdict(result: ProbeResult) -> str:
     intervals, a conservative criterion). The control probe is named when it leaves chance.
     """
     probe = result.probe
+    if result.pairs < MIN_VERDICT_PAIRS:
+        return (f"No verdict: {result.pairs} pairs, fewer than {MIN_VERDICT_PAIRS}; the probe's held-out accuracy is "
+                f"{_pct(probe)}.")
     low = probe.ci[0]
     strongest = max(result.baselines.items(), key=lambda kv: kv[1].accuracy, default=None)
     over_single = low > result.single.score.ci[1]

@@ -15,15 +15,17 @@ pair's own candidates, fitted by minimising
     mean over training pairs of -log P(antecedent | p)  +  lam / 2 * (|w|^2 + |u|^2)
 
 (no intercept: it would cancel in the softmax). The objective is convex; it is minimised by Newton's
-method in float64 (exact Hessian, one linear solve per step, backtracking line search), so a fit is deterministic.
+method in float64 (exact Hessian, one linear solve per step, backtracking line search), so a fit is
+deterministic.
 Numpy rather than torch: the analysis package is pure numpy, and with at most a few hundred features the
 exact Newton step converges in a handful of iterations.
 
 Evaluation (``run_probe``):
 - Folds never split related pairs: ``pair_groups`` joins pairs that share any key (the manifest's
   ``group:``, else the (pronoun, candidate list) signature, so both twins of a Winograd schema share a
-  key; the example itself, since its pairs share one attention matrix). Whole groups go to folds
-  (``grouped_folds``).
+  key; the example itself, since its pairs share one attention matrix; ``near_duplicate_keys`` for
+  near-identical texts, twins whose special word is a candidate). Whole groups go to folds
+  (``grouped_folds``). Clark et al. trained their probe for dependency parsing; the task here is ours.
 - The regularisation strength ``lam`` is chosen on each outer training set alone, by an inner grouped
   cross-validation maximising the held-out mean log-likelihood (ties: the stronger regularisation).
 - A pair is right when the antecedent gets strictly the highest score (a tie is not right), the rule of

@@ -43,7 +43,7 @@ def _stats(manifest, seed: int = 0) -> list[ExampleStats]:
 
 def test_heads_file_gains_probe_and_folds():
     manifest = parse_manifest(_manifest(25, "settings:\n  probe_folds: 4\n"), check_paths=False)
-    heads = summarise_model({"id": "x"}, _stats(manifest), L, H, manifest.settings)
+    heads = summarise_model({"id": "x"}, _stats(manifest), L, H, settings=manifest.settings)
     p = heads["probe"]
     for key in ("task", "features", "folds", "grouping", "span_rule", "accuracy", "accuracy_ci", "control_accuracy",
                 "control_ci", "best_single_head", "baselines", "weights", "weights_back", "by_language"):
@@ -68,14 +68,14 @@ def test_heads_file_gains_probe_and_folds():
 
 def test_probe_setting_auto_off_and_forced():
     small = parse_manifest(_manifest(PROBE_MIN_PAIRS // 2 - 1), check_paths=False)
-    heads = summarise_model({"id": "x"}, _stats(small), L, H, small.settings)
+    heads = summarise_model({"id": "x"}, _stats(small), L, H, settings=small.settings)
     assert "probe" not in heads and "fewer than 40" in heads["coreference"]["probe_off"]
     assert all("fold" not in d for d in heads["coreference"]["pairs_detail"])
     forced = parse_manifest(_manifest(6, "settings:\n  probe: true\n  probe_folds: 3\n"), check_paths=False)
-    few = summarise_model({"id": "x"}, _stats(forced), L, H, forced.settings)["probe"]
+    few = summarise_model({"id": "x"}, _stats(forced), L, H, settings=forced.settings)["probe"]
     assert few["pairs"] == 12 and few["folds"] == 3 and few["verdict"].startswith("No verdict: 12 pairs")
     off = parse_manifest(_manifest(25, "settings:\n  probe: false\n"), check_paths=False)
-    assert "probe" not in summarise_model({"id": "x"}, _stats(off), L, H, off.settings)
+    assert "probe" not in summarise_model({"id": "x"}, _stats(off), L, H, settings=off.settings)
 
 
 @pytest.mark.parametrize("value, message", [("maybe", "'maybe' is not a choice"), ("3", "expected true, false or auto")])

@@ -91,7 +91,8 @@ def example_source(example) -> str:
     return getattr(example, "source", None) or "manifest"
 
 
-def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, heads: int, settings=None) -> dict:
+def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, heads: int, *,
+                    settings=None) -> dict:
     """The heads file of one model (design.md section 4), plus intervals and strongest labels.
 
     ``model``: {"id", "revision", "name", "slug", ...} copied into the file as is. ``settings``: the

@@ -96,7 +96,7 @@ class SiteWriter:
             stats = self.stats.get(slug, [])
             info = {"id": run.spec.id, "name": run.spec.name, "slug": slug, "revision": run.revision,
                     "requested_revision": run.spec.revision}
-            heads = summarise_model(info, stats, run.layers, run.heads, manifest.settings)
+            heads = summarise_model(info, stats, run.layers, run.heads, settings=manifest.settings)
             heads["provenance"] = run.provenance
             heads_files[slug] = heads
             write_text(self.root / "data" / slug / "heads.json", json.dumps(heads, indent=1, sort_keys=True, ensure_ascii=False) + "\n")

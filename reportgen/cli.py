@@ -206,10 +206,10 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from reportgen.export import export_example
+    from reportgen.export import export_example  # deferred: per command
 
     if args.device != "cpu":
-        from reportgen.models.load import check_device
+        from reportgen.models.load import check_device  # deferred: per command
 
         check_device(args.device)
     report = export_example(args.manifest, args.example, args.model, args.output, cache_dir=args.cache,

@@ -17,6 +17,8 @@ import numpy as np
 from reportgen.analysis.labels import strongest_label
 from reportgen.analysis.patterns import PatternSums, finalize
 from reportgen.errors import UserError
+from reportgen.manifest import load_manifest
+from reportgen.pipeline import BuildOptions, examples_for, run_model
 from reportgen.render import beyond
 from reportgen.render.payload import data_chunks, layer_object, meta_object, qk_object
 from reportgen.render.standalone import fragment, page
@@ -57,8 +59,6 @@ def _viewable(manifest, example):
 
 def example_record(manifest, example_ref: str, model_ref: str | None, options):
     """(model spec, example, record, model run) of one example, from the cache or computed."""
-    from reportgen.pipeline import examples_for, run_model
-
     example = find_example(manifest, example_ref)
     spec = find_model(manifest, model_ref)
     if not examples_for(spec, [example]):
@@ -149,9 +149,6 @@ def export_example(manifest_path, example: str, model: str | None = None, output
     ``output`` defaults to ``EXAMPLE-MODEL.html`` (slugs) in the current folder. Raises ``UserError``
     (bad manifest, example or model name) or ``RunError`` (the model failed); returns what ``export`` does.
     """
-    from reportgen.manifest import load_manifest
-    from reportgen.pipeline import BuildOptions
-
     manifest = load_manifest(manifest_path)
     if output is None:
         output = f"{find_example(manifest, example).slug}-{find_model(manifest, model).slug}.html"

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from reportgen.analysis.changes import load_previous
-from reportgen.analysis.per_example import analyse_example
+from reportgen.analysis.per_example import analyse_example, coref_back_weights
 from reportgen.analysis.rollout import rollout
 from reportgen.errors import RunError, UserError
 from reportgen.extract.attention import iter_batches, plan_batches
@@ -154,6 +154,7 @@ def record_key(revision: str, spec, example, settings, dtype: str, diff: bool = 
         "rollout": 1,
         "predictions": bool(getattr(settings, "predictions", True) and getattr(example, "show", True)),
         "diff_f16": bool(diff),
+        "coref_back": 1,  # records carry each candidate word's attention to the pronoun (attention probe)
     })
 
 
@@ -199,6 +200,7 @@ def make_record(model_slug: str, example, encoded, attention: np.ndarray, causal
     extras = dict(extras or {})
     analysis = analyse_example(attention, encoded.special, encoded.punct, encoded.word, example.coref, causal=causal)
     result = ExampleResult(analysis.sums.num, analysis.sums.count, analysis.coref, causal)
+    result.coref_back = coref_back_weights(lambda rows: attention[:, :, rows, :], encoded.word, example.coref)
     if heavy:
         result.attention_q = quantize(attention)
         result.rollout_q = extras.pop("rollout_q", None)
@@ -414,6 +416,8 @@ def record_from_result(model_slug: str, example, encoded, result, extras: dict) 
         extras["qk_error"] = np.array([result.qk_error])
     if result.attention_f16 is not None:
         extras["attention_f16"] = result.attention_f16  # model diffs: Jensen-Shannon distance
+    for index, weights in enumerate(result.coref_back or []):
+        extras[f"coref_back_{index}"] = weights  # the attention probe's candidate -> pronoun direction
     return Record(
         model=model_slug, example=example.slug, tokens=list(encoded.tokens), special=encoded.special,
         segment=encoded.segment, word=encoded.word, punct=encoded.punct, full_length=encoded.full_length,

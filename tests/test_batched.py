@@ -98,7 +98,12 @@ def test_batched_analysis_equals_reference(families, family):
         for mine, theirs in zip(result.coref, reference.coref):
             assert mine.shape == theirs.shape
             np.testing.assert_allclose(mine, theirs, atol=1e-9, rtol=0)
+        back = reference.extras
+        assert len(result.coref_back) == len(example.coref)
+        for index, mine in enumerate(result.coref_back):
+            np.testing.assert_allclose(mine, back[f"coref_back_{index}"], atol=1e-9, rtol=0)
         if example.id == "truncated-pair":  # the second pronoun lies beyond max_length: left out
+            assert result.coref_back[-1].size == 0
             assert result.coref[-1].size == 0 and (family != "bert" or result.coref[0].size > 0)
         np.testing.assert_array_equal(result.attention_q, reference.attention_q)  # same float64 rounding
         assert np.abs(result.rollout_q.astype(int) - quantize(rollout(att)).astype(int)).max() <= 1

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from reportgen.analysis.patterns import PATTERNS
-from reportgen.analysis.per_example import coref_weights
+from reportgen.analysis.per_example import coref_back_weights, coref_weights
 
 _PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM, _ENT_N = range(len(PATTERNS))
 
@@ -231,7 +231,9 @@ class ExampleResult:
     """What the build keeps of one example of a batch (numpy, the example's own n tokens).
 
     ``num`` float64 ``[P, L, H]`` and ``count`` float64 ``[P]``: pattern numerators and counts.
-    ``coref``: per annotated pair float64 ``[L, H, C]`` (shape (0,) when truncation cut it off).
+    ``coref``: per annotated pair float64 ``[L, H, C]`` (shape (0,) when truncation cut it off);
+    ``coref_back``: per pair the candidate words' attention to the pronoun ``[L, H, C, Wmax]``
+    (``per_example.coref_back_weights``, for the attention probe).
     The rest only for examples with viewer pages (else None): ``attention_q`` uint8 ``[L, H, n, n]``,
     ``rollout_q`` uint8 ``[L, n, n]``, ``qk`` float16 ``[L, H, n, d]`` pair with ``qk_error`` (the
     neuron view's softmax error), and for model diffs ``attention_f16`` float16 ``[L, H, n, n]``.
@@ -246,6 +248,7 @@ class ExampleResult:
     qk: tuple | None = None
     qk_error: float | None = None
     attention_f16: np.ndarray | None = None
+    coref_back: list | None = None
 
 
 def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[bool],
@@ -267,11 +270,13 @@ def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[boo
         masks = masks.to(device)
     num = torch.stack([layer_pattern_sums(a, masks) for a in layers], dim=2).cpu().numpy()  # [B, P, L, H]
     counts = masks.counts().cpu().numpy()
-    results = [ExampleResult(num[b], counts[b], [], bool(causal[b])) for b in range(len(items))]
+    results = [ExampleResult(num[b], counts[b], [], bool(causal[b]), coref_back=[]) for b in range(len(items))]
     for b, item in enumerate(items):
         if coref_pairs[b]:
             n = item.n
             results[b].coref = coref_weights(
+                lambda rows, b=b, n=n: np.stack([a[b][:, rows, :n].cpu().numpy() for a in layers]), item.word, coref_pairs[b])
+            results[b].coref_back = coref_back_weights(
                 lambda rows, b=b, n=n: np.stack([a[b][:, rows, :n].cpu().numpy() for a in layers]), item.word, coref_pairs[b])
     # Viewer data: quantised attention, rollout and the neuron view's error run once over the batch rows
     # that need them, at the batch's width. Every row is computed on its own (padding never feeds a

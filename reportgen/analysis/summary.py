@@ -15,6 +15,7 @@ from reportgen.analysis.coref_subsets import subsets
 from reportgen.analysis.labels import (LABEL_PATTERN, LABELS, THRESHOLD_SOURCES, THRESHOLDS, head_labels, rank_heads,
                                        reachable, strongest_label)
 from reportgen.analysis.patterns import PATTERNS, PatternSums, finalize, pattern_ci
+from reportgen.analysis.probe_summary import probe_summary
 from reportgen.analysis.spans import DEFAULT_SPAN_RULE, SPAN_RULE_TEXT
 from reportgen.analysis.stats import bootstrap_mean_ci
 from reportgen.analysis.verdicts import ALPHA, MIN_PAIRS, family_verdict
@@ -33,6 +34,7 @@ class ExampleStats:
     sums: PatternSums
     coref: list[np.ndarray]  # per annotated pair [L, H, C] under the span rule; empty array when cut off
     reach: dict | None = None  # patterns.reachable_rows of the example (None: every from-position reaches)
+    coref_back: list | None = None  # per pair candidate words -> pronoun [L, H, C, W] (attention probe)
 
 
 def _grid(array: np.ndarray) -> list[list[float | None]]:
@@ -134,10 +136,11 @@ def example_source(example) -> str:
 
 
 def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, heads: int,
-                    span_rule: str = DEFAULT_SPAN_RULE) -> dict:
+                    span_rule: str = DEFAULT_SPAN_RULE, *, settings=None) -> dict:
     """The heads file of one model (``reportgen.heads/2``), plus intervals and strongest labels.
 
-    ``model``: {"id", "revision", "name", "slug", ...} copied into the file as is.
+    ``model``: {"id", "revision", "name", "slug", ...} copied into the file as is. ``settings``: the
+    manifest's (``probe``, ``probe_folds``, the span rule when there is one); None = defaults.
     """
     total = PatternSums.zeros(layers, heads)
     for item in stats:
@@ -162,6 +165,15 @@ def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, hea
     coref = coreference_summary(stats, layers, heads, span_rule)
     if coref is not None:
         out["coreference"] = coref
+        probe = probe_summary(stats, layers, heads, enabled=getattr(settings, "probe", "auto"),
+                              folds=getattr(settings, "probe_folds", 5),
+                              span_rule=span_rule)
+        if probe.export is not None:
+            out["probe"] = probe.export
+            for entry, fold in zip(coref["pairs_detail"], probe.folds):
+                entry["fold"] = fold
+        else:
+            coref["probe_off"] = probe.reason
     return out
 
 

@@ -93,6 +93,21 @@ class Choice(Field):
 
 
 @dataclass(frozen=True)
+class ProbeSwitch(Field):
+    """true, false or auto (the attention probe: auto runs it from 40 annotated pairs)."""
+
+    def read(self, ck, node, path: str) -> bool | str | None:
+        if node.kind == "bool" or node.kind == "text" and node.value == "auto":
+            return node.value
+        got = f"{show(node.value)} is not a choice" if node.kind == "text" else None
+        if got is None:
+            ck.type_error(node, path, "true, false or auto", "write true, false or auto (on from 40 annotated pairs)")
+        else:
+            ck.err(node.line, path, got, "write true, false or auto (on from 40 annotated pairs)")
+        return None
+
+
+@dataclass(frozen=True)
 class Language(Field):
     """A language code (en, tr, de, pt-BR)."""
 
@@ -166,6 +181,8 @@ SETTINGS: dict[str, Field] = {
     "display_limit": Integer(low=0, high=None, example="200"),
     "neuron": Boolean(),
     "predictions": Boolean(),
+    "probe": ProbeSwitch(),
+    "probe_folds": Integer(low=2, high=50, example="5"),
     "coref_span": Choice(choices=SPAN_RULES, what="a choice",
                          fix="write " + ", ".join(SPAN_RULES[:-1]) + " or " + SPAN_RULES[-1]),
 }

@@ -107,6 +107,8 @@ class Settings:
     neuron: bool = True
     predictions: bool = True  # masked-token predictions for shown examples of models with a masked-LM head
     coref_span: str = "mean"  # how a multi-word mention's word weights combine: mean, sum or max
+    probe: bool | str = "auto"  # attention probe: True, False or "auto" (on from PROBE_MIN_PAIRS annotated pairs)
+    probe_folds: int = 5  # outer cross-validation folds of the attention probe
 
 
 @dataclass(frozen=True)

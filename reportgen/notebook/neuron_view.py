@@ -12,7 +12,7 @@ def show(model, model_type=None, tokenizer=None, sentence_a=None, sentence_b=Non
          head=None, html_action="view"):
     """BertViz's signature. ``model_type`` ("bert", "gpt2", "roberta", ...) is accepted and not needed:
     the projections are found on the model itself. ``layer``/``head``: shown first."""
-    from reportgen.notebook import show as _show
+    from reportgen.notebook import show as _show  # deferred: reportgen.notebook imports this module
 
     if tokenizer is None or sentence_a is None:
         raise ValueError("neuron_view.show needs model, model_type, tokenizer and sentence_a")

@@ -6,6 +6,7 @@ Orchestration only: tokenising (``extract.tokens``), query/key hooks (``extract.
 from __future__ import annotations
 
 import html
+import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +87,6 @@ def _shape(config) -> tuple[int, int]:
 
 def forward(model, encoded: Encoded, layers: int, heads: int):
     """Attention tuple and captured q/k of one forward pass with eager attention."""
-    import inspect
-
     device = next(model.parameters()).device
     inputs = {"input_ids": torch.tensor([encoded.input_ids], device=device),
               "attention_mask": torch.ones((1, encoded.n), dtype=torch.long, device=device)}

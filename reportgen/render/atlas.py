@@ -18,6 +18,8 @@ from reportgen.analysis.atlas import link_examples, per_example_coref
 from reportgen.analysis.coref import coref_scores
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.analysis.verdicts import MIN_PAIRS
+from reportgen.render import probe_view as probe_mod
+from reportgen.render.hrefs import exbert, viewer_href
 from reportgen.render.pages import front_matter, run_provenances
 from reportgen.render.templates import environment
 from reportgen.render.text import fmt
@@ -63,18 +65,6 @@ def atlas_page(slug: str) -> str:
 def head_name(layer: int, head: int) -> str:
     """0-based "layer-head" and exBERT's 1-based form."""
     return f"{layer}-{head}"
-
-
-def exbert(layer: int, head: int) -> str:
-    return f"<{layer + 1},{head + 1}>"
-
-
-def viewer_href(prefix: str, example: str | None, model: str, layer: int, head: int) -> str | None:
-    """Link to an example page opened on the head view at one head (the viewer reads the hash)."""
-    if example is None:
-        return None
-    return (f"{prefix}examples/{quote(example)}.html#model={quote(model)}&view=head"
-            f"&layer={layer}&head={head}")
 
 
 def _array(grid) -> np.ndarray:
@@ -327,6 +317,7 @@ def atlas_view(context, run, heads: dict, stats, results) -> dict:
             "rankings": ranking_tables(heads, links, slug),
             "coref": coreference_view(heads, links, slug, context.shown),
             "claims": claims_view([r for r in results if r.model == slug]),
+            "probe": probe_mod.probe_view(heads, links.get("coref_accuracy"), slug),
             "provenance": run.provenance, "k": claims_mod.TOP_K}
 
 

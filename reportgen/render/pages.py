@@ -15,6 +15,7 @@ import yaml
 
 from reportgen.analysis.labels import THRESHOLDS
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.render import probe_view as probe_mod
 from reportgen.render.assets import VIEWER_SCRIPTS, script_srcs
 from reportgen.render.templates import environment
 from reportgen.render.text import fmt, html_text
@@ -81,7 +82,16 @@ def _model_view(run, context: SiteContext) -> dict:
     examples = [e for e in run.examples if (run.spec.slug, e.slug) in context.records]
     return {"run": run, "spec": run.spec, "heads": heads, "examples": examples,
             "tables": pattern_tables(heads) if heads else [], "thresholds": THRESHOLDS,
-            "provenance": run.provenance}
+            "provenance": run.provenance, "probe": _probe(heads, run.spec.slug, context.shown)}
+
+
+def _probe(heads: dict | None, slug: str, shown: set) -> dict | None:
+    """The attention probe's section; its heat-map cells open the first shown example with a pair."""
+    if not heads or "probe" not in heads:
+        return None
+    example = probe_mod.first_coref_example(heads, shown)
+    grid = [[example] * heads["model"]["heads"] for _ in range(heads["model"]["layers"])]
+    return probe_mod.probe_view(heads, grid, slug)
 
 
 def run_provenances(context: SiteContext) -> list[tuple[str, dict]]:

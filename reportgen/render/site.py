@@ -77,7 +77,8 @@ class SiteWriter:
         self.stats.setdefault(model, []).append(ExampleStats(
             example, PatternSums(record.sums_num, record.sums_count),
             [aggregate_span(w, rule) if w.size else w for w in record.coref],
-            reachable_rows(record.special, record.punct, record.causal)))
+            reachable_rows(record.special, record.punct, record.causal),
+            [record.extras.get(f"coref_back_{i}") for i in range(len(record.coref))]))
         record.attention_q = np.zeros(record.attention_q.shape[:2] + (0, 0), dtype=np.uint8)
         record.extras = {"has_qk": np.array(["q" in record.extras]), "data_files": np.array(json.dumps(names)),
                          "qk_error": record.extras.get("qk_error", np.array([np.nan])), **beyond.kept_extras(record)}
@@ -99,7 +100,8 @@ class SiteWriter:
             stats = self.stats.get(slug, [])
             info = {"id": run.spec.id, "name": run.spec.name, "slug": slug, "revision": run.revision,
                     "requested_revision": run.spec.revision}
-            heads = summarise_model(info, stats, run.layers, run.heads, manifest.settings.coref_span)
+            heads = summarise_model(info, stats, run.layers, run.heads, manifest.settings.coref_span,
+                                    settings=manifest.settings)
             heads["provenance"] = run.provenance
             heads_files[slug] = heads
             write_text(self.root / "data" / slug / "heads.json", json.dumps(heads, indent=1, sort_keys=True, ensure_ascii=False) + "\n")

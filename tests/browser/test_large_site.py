@@ -140,7 +140,7 @@ def test_atlas_opens_and_states_all_examples(open_page, large):
     assert f"scored on {COUNT} examples" in text
     assert f"{COUNT // 4} pairs from {COUNT // 4} examples" in text  # coreference, all pairs
     tables = page.evaluate(ATLAS_CELLS_JS)
-    assert len(tables) == 11
+    assert len(tables) == 13  # eleven score maps and the attention probe's two weight maps (250 pairs)
     shown = {ex(i) for i in range(LIMIT)}
     for table in tables:
         assert len(table["cells"]) == 2 * 4, table["map"]

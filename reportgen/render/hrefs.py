@@ -1,0 +1,16 @@
+"""How pages name a head and link into the viewer at it (shared by the atlas, model and probe views)."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+
+def exbert(layer: int, head: int) -> str:
+    return f"<{layer + 1},{head + 1}>"
+
+
+def viewer_href(prefix: str, example: str | None, model: str, layer: int, head: int) -> str | None:
+    """Link to an example page opened on the head view at one head (the viewer reads the hash)."""
+    if example is None:
+        return None
+    return (f"{prefix}examples/{quote(example)}.html#model={quote(model)}&view=head"
+            f"&layer={layer}&head={head}")

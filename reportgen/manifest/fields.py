@@ -157,6 +157,7 @@ MODEL: dict[str, Field] = {
     "name": Text(empty_fix="write a display name, or remove the key"),
     "languages": Languages(),
     "dtype": Choice(choices=DTYPES, what="a dtype", fix="write float32, float16 or bfloat16"),
+    "optional": Boolean(),  # true: skipped, with a note, where the model's package is not installed
 }
 
 EXAMPLE: dict[str, Field] = {

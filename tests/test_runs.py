@@ -37,11 +37,30 @@ def test_trainer_state_series_summary_and_best(tmp_path):
     assert data.series["eval_loss"] == [(10.0, 0.9), (20.0, 0.5), (30.0, 0.7)]
     assert "epoch" not in data.series and "train_loss" not in data.series
     assert data.summary == {"train_runtime": 12.0, "train_loss": 0.8, "total_flos": 1e9}
-    assert best_step(data) == {"step": 20.0, "value": 0.5, "metric": "eval_loss", "rule": "lowest evaluation loss"}
+    assert best_step(data) == {"step": 20.0, "value": 0.5, "metric": "eval_loss",
+                               "rule": "the Trainer's metric_for_best_model (best_metric, best_model_checkpoint)"}
     assert data.trainer_best["step"] == 20.0
+    data.trainer_best = None  # without the Trainer's choice: the lowest evaluation loss
+    assert best_step(data) == {"step": 20.0, "value": 0.5, "metric": "eval_loss", "rule": "lowest evaluation loss"}
     groups = {name: group(name) for name in data.series}
     assert groups == {"loss": "loss", "grad_norm": "other", "learning_rate": "learning_rate", "grad_norm/layer_0": "grad_norm",
                       "eval_loss": "loss", "eval_accuracy": "metrics", "eval_runtime": "other"}
+
+
+def test_the_trainers_best_checkpoint_wins_and_names_its_metric(tmp_path):
+    """metric_for_best_model (here accuracy, higher is better) beats the lowest evaluation loss; trainer_state.json
+    does not name the metric, so it is the evaluation series with best_metric at the best step."""
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps({
+        "best_metric": 0.9, "best_model_checkpoint": "out/checkpoint-30", "best_global_step": 30,
+        "log_history": [{"step": 10, "eval_loss": 0.5, "eval_accuracy": 0.6},
+                        {"step": 30, "eval_loss": 0.7, "eval_accuracy": 0.9}]}))
+    best = best_step(read_trainer_state(path))
+    assert (best["step"], best["value"], best["metric"]) == (30.0, 0.9, "eval_accuracy")
+    state = json.loads(path.read_text())
+    del state["best_model_checkpoint"]  # save_strategy "no": best_global_step still says where
+    path.write_text(json.dumps(state))
+    assert best_step(read_trainer_state(path))["step"] == 30.0
 
 
 def test_best_step_without_eval_loss_uses_a_higher_is_better_metric():

@@ -148,6 +148,7 @@ class TrainingRun:
     name: str
     kind: str  # "trainer_state", "tensorboard" or "csv"
     line: int
+    checkpoints: tuple[tuple[int, str], ...] = ()  # `checkpoints: true`: (step, model slug) of each checkpoint-N
 
 
 @dataclass(frozen=True)

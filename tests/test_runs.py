@@ -165,3 +165,52 @@ def test_run_object_charts():
     assert [s["name"] for s in charts["grad_norm"]["series"]] == ["grad_norm/layer_2", "grad_norm/layer_10"]
     assert charts["grad_norm"]["log"] is True
     assert charts["update_ratio"]["log"] is False  # a zero cannot go on a log scale
+
+
+def _trainer_folder(root, steps=(5, 10)):
+    """A Trainer output folder: checkpoint-N/config.json + trainer_state.json in each, none at the top."""
+    for step in steps:
+        folder = root / "out" / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        (folder / "trainer_state.json").write_text(json.dumps({"log_history": [{"step": step, "loss": 1.0}]}))
+    return root / "out"
+
+
+def test_manifest_run_on_a_trainer_folder_adds_every_checkpoint_as_a_model_and_a_diff(tmp_path):
+    from reportgen.manifest import parse_manifest
+    from reportgen.pipeline import examples_for
+
+    _trainer_folder(tmp_path, (10, 5, 20))
+    text = ("models:\n  - {id: ./out/checkpoint-5, name: mine}\n"
+            "runs:\n  - {id: ft, path: out, checkpoints: true, examples: [b, c]}\n"
+            "examples:\n  - {id: a, language: en, a: One.}\n  - {id: b, language: en, a: Two.}\n"
+            "  - {id: c, language: de, a: Drei.}\n")
+    manifest = parse_manifest(text, str(tmp_path / "m.yaml"))
+    (run,) = manifest.runs
+    assert run.kind == "trainer_state" and run.path.endswith("checkpoint-20/trainer_state.json")  # the last log
+    assert [s for s, _ in run.checkpoints] == [5, 10, 20]
+    specs = {m.slug: m for m in manifest.models}
+    assert [m.slug for m in manifest.models] == ["mine", "ft-step-5", "ft-step-10", "ft-step-20"]
+    assert specs["ft-step-5"].id == "./out/checkpoint-5" and specs["ft-step-5"].kind == "local"
+    assert [e.id for e in examples_for(specs["ft-step-10"], manifest.examples)] == ["b", "c"]
+    assert [e.id for e in examples_for(specs["mine"], manifest.examples)] == ["a", "b", "c"]
+    assert [(d.base, d.other) for d in manifest.diffs] == [("ft-step-5", "ft-step-20")]
+
+
+def test_manifest_run_checkpoint_mistakes_are_one_line_errors(tmp_path):
+    from reportgen.manifest import ManifestError, parse_manifest
+
+    _trainer_folder(tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "trainer_state.json").write_text(json.dumps({"log_history": []}))
+    text = ("models:\n  - {id: ./out/checkpoint-5}\nruns:\n"
+            "  - {id: ft, path: out, checkpoints: true, examples: [b, cat]}\n"
+            "  - {id: bare, path: empty, checkpoints: true}\n"
+            "examples:\n  - {id: cats, language: en, a: One.}\n")
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(text, str(tmp_path / "m.yaml"))
+    lines = info.value.lines
+    assert any(l.startswith(f"{tmp_path / 'm.yaml'}:4: runs[0].examples[0]: no example with id 'b'") for l in lines)
+    assert any("runs[0].examples[1]: no example with id 'cat'" in l and "did you mean 'cats'" in l for l in lines)
+    assert any(":5: runs[1].checkpoints: no checkpoint-N folder with a config.json in 'empty'" in l for l in lines)

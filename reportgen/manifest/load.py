@@ -35,7 +35,7 @@ EXAMPLE_KEYS = ("id", "language", "a", "b", "coref", "group", "show")
 COREF_KEYS = ("pronoun", "antecedent", "candidates")
 SETTINGS_KEYS = ("max_length", "truncation", "display_limit", "neuron", "predictions")
 DIFF_KEYS = ("base", "other")
-RUN_KEYS = ("id", "path", "name", "checkpoints", "languages")
+RUN_KEYS = ("id", "path", "name", "checkpoints", "languages", "examples")
 DTYPES = ("float32", "float16", "bfloat16")
 EXPECT_KEYS = ("model", "layer", "head", "label")
 LABELS = ("previous", "next", "self", "cls", "sep", "punct", "broad", "coreference")
@@ -582,6 +582,10 @@ def _runs(ck: _Checker, node: YNode) -> list[tuple[TrainingRun, list[tuple[int, 
         if "languages" in m:
             codes = [ck.language(c, f"{p}.languages[{j}]") for j, c in enumerate(ck.items(m["languages"], f"{p}.languages", "language code") or [])]
             languages = tuple(c for c in codes if c is not None)
+        chosen = None
+        if "examples" in m:
+            chosen = [(ck.text(c, f"{p}.examples[{j}]"), c.line, f"{p}.examples[{j}]")
+                      for j, c in enumerate(ck.items(m["examples"], f"{p}.examples", "example id") or [])]
         if run_id is not None:
             if run_id in ids:
                 ck.err(m["id"].line, f"{p}.id", f"duplicate run id {show(run_id)} (also at line {ids[run_id]})",
@@ -622,9 +626,9 @@ def _runs(ck: _Checker, node: YNode) -> list[tuple[TrainingRun, list[tuple[int, 
                        "point path to the Trainer's output_dir (save_strategy other than 'no'), or remove 'checkpoints'")
             checkpoints = [(step, _local_ref(Path(folder_rel, c.name).as_posix())) for step, c in found_checkpoints]
         if run_id is not None:
-            rows.append((run_id, log, name if name is not None else run_id, kind, item.line, checkpoints, languages))
+            rows.append((run_id, log, name if name is not None else run_id, kind, item.line, checkpoints, languages, chosen))
     slugs = unique_slugs([slugify(r[0]) for r in rows])
-    return [(TrainingRun(r[0], s, r[1], r[2], r[3], r[4]), r[5], r[6]) for r, s in zip(rows, slugs)]
+    return [(TrainingRun(r[0], s, r[1], r[2], r[3], r[4]), r[5], r[6], r[7]) for r, s in zip(rows, slugs)]
 
 
 def _local_ref(path: str) -> str:
@@ -632,18 +636,29 @@ def _local_ref(path: str) -> str:
     return path if path.startswith(LOCAL_PREFIXES) else "./" + path
 
 
-def _checkpoint_models(ck: _Checker, parsed, models: list[ModelSpec]) -> tuple[list[TrainingRun], list[ModelSpec], list[ModelDiff]]:
+def _checkpoint_models(ck: _Checker, parsed, models: list[ModelSpec], examples: list[Example]
+                       ) -> tuple[list[TrainingRun], list[ModelSpec], list[ModelDiff]]:
     """Every checkpoint of a run with ``checkpoints: true`` as a local model (named "RUN · step N", slug
-    "RUN-step-N"), after the manifest's own models, and a model diff of its first and last checkpoint."""
+    "RUN-step-N"; only on the run's ``languages`` and ``examples`` when given), after the manifest's own
+    models, and a model diff of its first and last checkpoint."""
     runs, extra, diffs = [], [], []
     taken = [spec.slug for spec in models]
-    for run, checkpoints, languages in parsed:
+    known = {e.id for e in examples}
+    for run, checkpoints, languages, chosen in parsed:
+        ids = None
+        if chosen is not None:
+            ids = tuple(text for text, _, _ in chosen if text is not None)
+            for text, line, path in chosen:
+                if text is not None and text not in known:
+                    close = difflib.get_close_matches(text, sorted(known), n=1)
+                    ck.err(line, path, f"no example with id {show(text)}",
+                           f"write one of the manifest's example ids{f' (did you mean {show(close[0])}?)' if close else ''}")
         specs = []
         for step, folder in checkpoints:
             slug = unique_slugs(taken + [slugify(f"{run.slug}-step-{step}")])[-1]
             taken.append(slug)
             specs.append(ModelSpec(folder, None, f"{run.name} · step {step}", languages, slug, run.line, "local",
-                                   os.path.abspath(os.path.join(ck.base_dir, folder))))
+                                   os.path.abspath(os.path.join(ck.base_dir, folder)), examples=ids))
         extra.extend(specs)
         runs.append(dataclasses.replace(run, checkpoints=tuple((step, spec.slug) for (step, _), spec in zip(checkpoints, specs))))
         if len(specs) >= 2:
@@ -685,12 +700,13 @@ def parse_manifest(text: str, path: str = "<string>", *, check_paths: bool = Tru
     settings = _settings(ck, m["settings"]) if "settings" in present else Settings()
     expect = _expect(ck, m["expect"], models) if "expect" in present else []
     diffs = _diffs(ck, m["diffs"], models) if "diffs" in present else []
-    runs, checkpoint_models, checkpoint_diffs = _checkpoint_models(ck, _runs(ck, m["runs"]) if "runs" in present else [], models)
-    models = models + checkpoint_models
-    diffs = diffs + [d for d in checkpoint_diffs if (d.base, d.other) not in {(x.base, x.other) for x in diffs}]
+    parsed_runs = _runs(ck, m["runs"]) if "runs" in present else []
     if "include" in present:
         real = os.path.realpath(file) if os.path.isfile(file) else file
         examples = examples + _include(ck, m["include"], examples, _stack + (real,))
+    runs, checkpoint_models, checkpoint_diffs = _checkpoint_models(ck, parsed_runs, models, examples)
+    models = models + checkpoint_models
+    diffs = diffs + [d for d in checkpoint_diffs if (d.base, d.other) not in {(x.base, x.other) for x in diffs}]
     if "examples" not in m and not examples and not ck.problems:
         ck.err(root.line, "(top level)", "no examples: the included files have none", "add 'examples:' or include a file with examples")
     if ck.problems:

@@ -77,6 +77,7 @@ class ModelSpec:
     kind: str = "hub"
     local_path: str | None = None
     dtype: str | None = None  # optional per-model dtype (float32, float16, bfloat16); None: the build's --dtype
+    examples: tuple[str, ...] | None = None  # only these example ids (a run's checkpoints with `examples:`)
 
 
 @dataclass(frozen=True)

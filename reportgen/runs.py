@@ -89,16 +89,22 @@ def read_trainer_state(path: str | os.PathLike) -> RunData:
 
 
 def trainer_best(state: dict) -> dict | None:
-    """The Trainer's own best checkpoint: ``best_metric`` of ``metric_for_best_model`` at the step of
-    ``best_model_checkpoint`` (``checkpoint-<step>``) or ``best_global_step``; None when it kept none."""
+    """The Trainer's own best: ``best_metric`` of ``metric_for_best_model`` at ``best_global_step`` (the
+    evaluation that gave it), else at the step of ``best_model_checkpoint``; None when it kept none.
+
+    ``checkpoint``: the step of ``best_model_checkpoint`` when it names another step. The Trainer can
+    point it at the last checkpoint saved before the best evaluation when that evaluation's step saved
+    none, so the best step is where the metric was measured and the page says which checkpoint it names.
+    """
     metric = _number(state.get("best_metric"))
     if metric is None:
         return None
     step = _number(state.get("best_global_step"))
     checkpoint = state.get("best_model_checkpoint")
     found = re.search(r"checkpoint-(\d+)", checkpoint) if isinstance(checkpoint, str) else None
-    if found:
-        step = float(found.group(1))
+    saved = float(found.group(1)) if found else None
+    if step is None:
+        step = saved
     if step is None:
         return None
     name = state.get("metric_for_best_model")
@@ -106,15 +112,19 @@ def trainer_best(state: dict) -> dict | None:
         name = name if name.startswith("eval_") else f"eval_{name}"  # the Trainer's own prefixing
     else:
         name = "best_metric"
-    return {"step": step, "value": metric, "metric": name}
+    best = {"step": step, "value": metric, "metric": name}
+    if saved is not None and saved != step:
+        best["checkpoint"] = saved
+    return best
 
 
 def _metric_named(data: RunData, best: dict) -> str:
     """The evaluation series whose value at the best step is ``best_metric`` (trainer_state.json does not
-    name ``metric_for_best_model``), or "best_metric" when none or several match."""
-    matches = [name for name, points in data.series.items() if is_eval(name)
-               and any(step == best["step"] and value == best["value"] for step, value in points)]
-    return matches[0] if len(matches) == 1 else "best_metric"
+    name ``metric_for_best_model``): "eval_mcc", or "eval_accuracy or eval_mcc" when several have that value
+    there, or "best_metric" when none has."""
+    matches = sorted(name for name, points in data.series.items() if is_eval(name)
+                     and any(step == best["step"] and value == best["value"] for step, value in points))
+    return " or ".join(matches) if matches else "best_metric"
 
 
 def read_csv(path: str | os.PathLike) -> RunData:

@@ -72,7 +72,7 @@ def group_norms(tensors: dict[str, list[torch.Tensor]]) -> dict[str, float]:
     names = [g for g, ts in tensors.items() if ts]
     if not names:
         return {}
-    norms = [torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors[g])).float()) for g in names]
+    norms = [torch.linalg.vector_norm(torch.stack([n.float() for n in torch._foreach_norm(tensors[g])])) for g in names]
     return dict(zip(names, torch.stack(norms).tolist()))  # one device sync for all groups
 
 

@@ -153,7 +153,8 @@ def test_exported_scores_match_independent_recomputation(demo_build):
 def test_demo_has_a_page_of_each_issue_8_kind(demo_build):
     """Rollout and predictions views (their data), the model diff and the training run."""
     work, result = demo_build
-    assert "3 models (0 failed)" in result.stdout  # MiniLM, the same weights in bfloat16, splade-tiny
+    # MiniLM, the same weights in bfloat16, splade-tiny, and the example run's four checkpoints
+    assert "7 models (0 failed)" in result.stdout
     src, site = work / "site_src", work / "site"
     data = src / "data" / "all-minilm-l6-v2" / "cat-sad"
     assert (data / "R.js").is_file() and not (data / "P.js").exists()
@@ -163,9 +164,10 @@ def test_demo_has_a_page_of_each_issue_8_kind(demo_build):
     text = (site / "diff-all-minilm-l6-v2-all-minilm-l6-v2-bfloat16.html").read_text(encoding="utf-8")
     assert "numerical effect" in text and "bfloat16" in text and 'data-map="js"' in text
     assert "15 examples both models ran with the same tokens" in text
-    run = (site / "runs" / "tiny-run.html").read_text(encoding="utf-8")
-    assert "Best step:" in run and "../data/runs/run-tiny-run.js" in run
-    assert (site / "data" / "runs" / "run-tiny-run.js").is_file()
+    run = (site / "runs" / "agreement.html").read_text(encoding="utf-8")
+    assert "Best step:" in run and "../data/runs/run-agreement.js" in run
+    assert (site / "data" / "runs" / "run-agreement.js").is_file() and (site / "data" / "runs" / "heads-agreement.js").is_file()
+    assert "Heads across checkpoints" in run and "../diff-agreement-step-150-agreement-step-600.html" in run
 
 
 def _data_objects(path):

@@ -26,6 +26,7 @@ from reportgen.render.payload import Base64, data_chunks, data_script
 ROLLOUT_FILE = "R.js"
 PREDICTIONS_FILE = "P.js"
 RUNS_DIR = "runs"
+CHART_HEADS = 5  # heads drawn in colour on a run page's checkpoint charts (the others grey)
 BEYOND_CSS = "assets/reportgen/beyond.css"
 ROLLOUT_FORMULA = ("Â_l = rownorm(0.5 · mean_h A_l + 0.5 · I);  R_0 = Â_0,  R_l = Â_l · R_(l-1)  "
                    "(Abnar & Zuidema 2020)")
@@ -346,7 +347,7 @@ def checkpoint_view(context, run, best: dict | None) -> dict:
         "best": best,
         "scores": [{"key": t.key, "title": t.title, "what": t.what,
                     "values": _nested(t.values), "low": _nested(t.low), "high": _nested(t.high),
-                    "moved": [[m["layer"], m["head"]] for m in t.moved()]} for t in tracks],
+                    "moved": [[m["layer"], m["head"]] for m in t.moved(CHART_HEADS)]} for t in tracks],
     }
     return view
 

@@ -3,6 +3,7 @@
  *
  * Data: classic scripts push {kind: 'run-heads', key, layers, heads, steps, models, viewer, best,
  * scores: [{key, title, what, values: [layer][head][checkpoint], low, high, moved: [[layer, head], ...]}]}
+ * (moved: the heads drawn in colour, largest range over the checkpoints first)
  * onto window.RG_RUN_HEADS; each <div class="rg-run-heads" data-run="KEY"> gets one chart per score: every
  * head's score over the checkpoints (faint), the heads that moved most in colour with a legend, the best
  * step as a dashed line, the values at the hovered checkpoint below, and a link to the viewer at each
@@ -47,7 +48,11 @@
     score.moved.forEach(function (lh, k) {
       var key = el('span', {class: 'rgr-key'}, [el('span', {class: 'rgr-swatch'}),
         el('span', {text: 'head ' + lh[0] + '-' + lh[1]})]);
-      key.firstChild.style.background = COLOURS[k % COLOURS.length];
+      key.style.marginRight = '0.9em';
+      key.style.whiteSpace = 'nowrap';
+      var swatch = key.firstChild;
+      swatch.style.cssText = 'display:inline-block;width:0.8em;height:0.8em;margin-right:0.3em;border-radius:2px';
+      swatch.style.background = COLOURS[k % COLOURS.length];
       legend.appendChild(key);
     });
     legend.appendChild(el('span', {class: 'rgr-key', text: 'grey: the other heads'}));
@@ -194,12 +199,13 @@
       score.moved.forEach(function (lh, k) {
         var c = nearest, v = score.values[lh[0]][lh[1]][c], a = score.low[lh[0]][lh[1]][c];
         var b = score.high[lh[0]][lh[1]][c];
-        var item = el('span', {class: 'rgr-key rgr-value', text: lh[0] + '-' + lh[1] + ' ' + num(v, 3) +
+        var item = el('span', {class: 'rgr-key rgr-value', text: ' ' + lh[0] + '-' + lh[1] + ' ' + num(v, 3) +
           (a !== null && b !== null ? ' [' + num(a, 3) + ', ' + num(b, 3) + ']' : '')});
         item.style.color = COLOURS[k % COLOURS.length];
         this.readout.appendChild(item);
       }, this);
       if (data.viewer[nearest]) {
+        this.readout.appendChild(document.createTextNode(' '));
         this.readout.appendChild(el('a', {href: data.viewer[nearest], text: 'viewer at step ' + steps[nearest]}));
       }
     } else {

@@ -16,26 +16,26 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / "examples" / "runs" / "agreement-run"
 
 
-def _configs():
+def _model(family: str):
+    """A tiny random model of ``family`` with 3 layers (only the one asked for is built)."""
     import transformers as tf
 
     small = dict(vocab_size=50, max_position_embeddings=16)
-    return {
-        "bert": tf.BertForSequenceClassification(tf.BertConfig(hidden_size=8, num_hidden_layers=3, num_attention_heads=2,
-                                                               intermediate_size=8, **small)),
-        "roberta": tf.RobertaForMaskedLM(tf.RobertaConfig(hidden_size=8, num_hidden_layers=3, num_attention_heads=2,
-                                                          intermediate_size=8, vocab_size=50, max_position_embeddings=20)),
-        "electra": tf.ElectraForSequenceClassification(tf.ElectraConfig(embedding_size=4, hidden_size=8, num_hidden_layers=3,
-                                                                        num_attention_heads=2, intermediate_size=8, **small)),
-        "distilbert": tf.DistilBertForSequenceClassification(tf.DistilBertConfig(dim=8, n_layers=3, n_heads=2, hidden_dim=8,
-                                                                                 **small)),
-        "gpt2": tf.GPT2LMHeadModel(tf.GPT2Config(n_embd=8, n_layer=3, n_head=2, vocab_size=50, n_positions=16)),
-    }
+    layers = dict(num_hidden_layers=3, num_attention_heads=2, intermediate_size=8)
+    if family == "bert":
+        return tf.BertForSequenceClassification(tf.BertConfig(hidden_size=8, **layers, **small))
+    if family == "roberta":
+        return tf.RobertaForMaskedLM(tf.RobertaConfig(hidden_size=8, **layers, vocab_size=50, max_position_embeddings=20))
+    if family == "electra":
+        return tf.ElectraForSequenceClassification(tf.ElectraConfig(embedding_size=4, hidden_size=8, **layers, **small))
+    if family == "distilbert":
+        return tf.DistilBertForSequenceClassification(tf.DistilBertConfig(dim=8, n_layers=3, n_heads=2, hidden_dim=8, **small))
+    return tf.GPT2LMHeadModel(tf.GPT2Config(n_embd=8, n_layer=3, n_head=2, vocab_size=50, n_positions=16))
 
 
 @pytest.mark.parametrize("family", ["bert", "roberta", "electra", "distilbert", "gpt2"])
 def test_layer_groups_cover_embeddings_every_layer_and_the_head(family):
-    model = _configs()[family]
+    model = _model(family)
     groups: dict[str, list[str]] = {}
     for name, _ in model.named_parameters():
         groups.setdefault(layer_group(name), []).append(name)
@@ -55,7 +55,7 @@ def test_gpt2_trainer_run_measures_only_logged_steps_and_groups_add_up_to_the_to
     import torch
     from transformers import Trainer, TrainingArguments
 
-    model = _configs()["gpt2"]
+    model = _model("gpt2")
     ids = torch.randint(0, 50, (28, 12), generator=torch.Generator().manual_seed(0))
     data = [{"input_ids": row, "labels": row} for row in ids]
     flow = GradientFlowCallback()

@@ -27,6 +27,7 @@ TensorBoard event files, which name the host and the time).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import shutil
 import string
@@ -131,11 +132,17 @@ def train(out: Path, steps: int = 600, save_steps: int = 150, eval_steps: int = 
 
 def tidy(out: Path) -> None:
     """Remove what the Trainer writes that reportgen does not read (pickled arguments, RNG states, the
-    TensorBoard event files: reportgen reads the same values from trainer_state.json)."""
+    TensorBoard event files: reportgen reads the same values from trainer_state.json), and make
+    ``best_model_checkpoint`` relative."""
     for pattern in ("training_args.bin", "checkpoint-*/training_args.bin", "checkpoint-*/rng_state*.pth"):
         for path in out.glob(pattern):
             path.unlink()
     shutil.rmtree(out / "runs", ignore_errors=True)
+    for state in out.glob("**/trainer_state.json"):  # best_model_checkpoint names this machine's output path
+        text = state.read_text(encoding="utf-8")
+        best = json.loads(text).get("best_model_checkpoint")
+        if isinstance(best, str):
+            state.write_text(text.replace(json.dumps(best), json.dumps(f"{out.name}/{Path(best).name}")), encoding="utf-8")
 
 
 def main(argv=None) -> None:

@@ -195,7 +195,8 @@ def test_demo_predictions_are_real_on_splade_tiny(demo_build):
     src = work / "site_src"
     index = json.loads((src / "data" / "index.json").read_text())
     models = {m["slug"]: m for m in index["models"]}
-    assert list(models) == ["all-minilm-l6-v2", "all-minilm-l6-v2-bfloat16", "splade-tiny"]
+    assert list(models) == ["all-minilm-l6-v2", "all-minilm-l6-v2-bfloat16", "splade-tiny"] + [
+        f"agreement-step-{step}" for step in (150, 300, 450, 600)]  # the example run's checkpoints
     splade = models["splade-tiny"]
     assert (splade["layers"], splade["heads"]) == (2, 2) and splade["id"] == "package:cognition/model"
     assert {e["language"] for e in splade["examples"]} == {"en"}  # languages: [en]

@@ -83,7 +83,11 @@ def run_date() -> str:
 
 
 def examples_for(spec, examples) -> list:
-    """The examples a model runs: all, or those in the model's ``languages``."""
+    """The examples a model runs: all, or those in the model's ``languages`` (and, for a training run's
+    checkpoints, among the run's ``examples``)."""
+    chosen = getattr(spec, "examples", None)
+    if chosen is not None:
+        examples = [e for e in examples if e.id in chosen]
     if not spec.languages:
         return list(examples)
     return [e for e in examples if e.language in spec.languages]

@@ -13,7 +13,8 @@ Series are grouped by name: ``grad_norm/<layer>`` (gradient norm per layer: "gra
 names containing ``loss`` (training and evaluation loss); evaluation metrics (``eval_*``, ``eval/*``,
 ``test_*``, ``validation*``); the learning rate; everything else (total gradient norm, ...). The best step
 is the step of the lowest evaluation loss, else of the highest evaluation metric whose name says higher
-is better (accuracy, f1, ...), else the trainer's own ``best_metric`` / ``best_model_checkpoint``.
+is better (accuracy, f1, ...); but when the Trainer chose one (``metric_for_best_model``: ``best_metric`` at
+``best_model_checkpoint``), its choice. Evaluation series and the learning rate are never smoothed.
 """
 from __future__ import annotations
 
@@ -81,13 +82,49 @@ def read_trainer_state(path: str | os.PathLike) -> RunData:
                 data.summary[name] = number
                 continue
             data.series.setdefault(name, []).append((step, number))
-    metric, checkpoint = state.get("best_metric"), state.get("best_model_checkpoint")
-    if _number(metric) is not None and isinstance(checkpoint, str):
-        found = re.search(r"checkpoint-(\d+)", checkpoint)
-        if found:
-            data.trainer_best = {"step": float(found.group(1)), "value": float(metric),
-                                 "metric": state.get("metric_for_best_model") or "best_metric"}
+    data.trainer_best = trainer_best(state)
+    if data.trainer_best and data.trainer_best["metric"] == "best_metric":
+        data.trainer_best["metric"] = _metric_named(data, data.trainer_best)
     return _sorted(data)
+
+
+def trainer_best(state: dict) -> dict | None:
+    """The Trainer's own best: ``best_metric`` of ``metric_for_best_model`` at ``best_global_step`` (the
+    evaluation that gave it), else at the step of ``best_model_checkpoint``; None when it kept none.
+
+    ``checkpoint``: the step of ``best_model_checkpoint`` when it names another step. The Trainer can
+    point it at the last checkpoint saved before the best evaluation when that evaluation's step saved
+    none, so the best step is where the metric was measured and the page says which checkpoint it names.
+    """
+    metric = _number(state.get("best_metric"))
+    if metric is None:
+        return None
+    step = _number(state.get("best_global_step"))
+    checkpoint = state.get("best_model_checkpoint")
+    found = re.search(r"checkpoint-(\d+)", checkpoint) if isinstance(checkpoint, str) else None
+    saved = float(found.group(1)) if found else None
+    if step is None:
+        step = saved
+    if step is None:
+        return None
+    name = state.get("metric_for_best_model")
+    if isinstance(name, str) and name:
+        name = name if name.startswith("eval_") else f"eval_{name}"  # the Trainer's own prefixing
+    else:
+        name = "best_metric"
+    best = {"step": step, "value": metric, "metric": name}
+    if saved is not None and saved != step:
+        best["checkpoint"] = saved
+    return best
+
+
+def _metric_named(data: RunData, best: dict) -> str:
+    """The evaluation series whose value at the best step is ``best_metric`` (trainer_state.json does not
+    name ``metric_for_best_model``): "eval_mcc", or "eval_accuracy or eval_mcc" when several have that value
+    there, or "best_metric" when none has."""
+    matches = sorted(name for name, points in data.series.items() if is_eval(name)
+                     and any(step == best["step"] and value == best["value"] for step, value in points))
+    return " or ".join(matches) if matches else "best_metric"
 
 
 def read_csv(path: str | os.PathLike) -> RunData:
@@ -150,6 +187,34 @@ def read_tensorboard(path: str | os.PathLike) -> RunData:
     return _sorted(data)
 
 
+CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def checkpoint_folders(folder: str | os.PathLike) -> list[tuple[int, Path]]:
+    """The Trainer's ``checkpoint-<step>`` sub-folders of ``folder`` that hold a model (``config.json``), by step."""
+    root = Path(folder)
+    found = []
+    if root.is_dir():
+        for child in root.iterdir():
+            match = CHECKPOINT.match(child.name)
+            if match and child.is_dir() and (child / "config.json").is_file():
+                found.append((int(match.group(1)), child))
+    return sorted(found)
+
+
+def trainer_log(folder: str | os.PathLike) -> Path | None:
+    """The training log of a Trainer output folder: its ``trainer_state.json`` (``trainer.save_state()``),
+    else that of its last checkpoint (the Trainer writes one into every checkpoint, holding the whole log up
+    to that step), else None."""
+    root = Path(folder)
+    if (root / "trainer_state.json").is_file():
+        return root / "trainer_state.json"
+    for _, checkpoint in reversed(checkpoint_folders(root)):
+        if (checkpoint / "trainer_state.json").is_file():
+            return checkpoint / "trainer_state.json"
+    return None
+
+
 def read_run(path: str, kind: str) -> RunData:
     readers = {"trainer_state": read_trainer_state, "csv": read_csv, "tensorboard": read_tensorboard}
     return readers[kind](path)
@@ -190,7 +255,14 @@ def higher_is_better(name: str) -> bool:
 
 
 def best_step(data: RunData) -> dict | None:
-    """{step, value, metric, rule} of the best evaluation, or None when nothing tells."""
+    """{step, value, metric, rule} of the best evaluation, or None when nothing tells.
+
+    The Trainer's own choice comes first (``metric_for_best_model`` / ``best_metric``: the checkpoint it
+    would load with ``load_best_model_at_end``); without it, the lowest evaluation loss, else the highest
+    evaluation metric whose name says higher is better.
+    """
+    if data.trainer_best:
+        return dict(data.trainer_best, rule="the Trainer's metric_for_best_model (best_metric, best_model_checkpoint)")
     losses = [n for n in data.series if is_eval(n) and group(n) == "loss"]
     if losses:
         name = sorted(losses, key=lambda n: (n.lower() not in ("eval_loss", "eval/loss"), n))[0]
@@ -201,8 +273,6 @@ def best_step(data: RunData) -> dict | None:
         name = sorted(better)[0]
         step, value = max(data.series[name], key=lambda p: (p[1], -p[0]))
         return {"step": step, "value": value, "metric": name, "rule": f"highest {name}"}
-    if data.trainer_best:
-        return dict(data.trainer_best, rule="the trainer's best_metric / best_model_checkpoint")
     return None
 
 
@@ -250,8 +320,11 @@ def run_object(run, data: RunData) -> dict:
         names = sorted((n for n in data.series if group(n) == key), key=_natural)
         if not names:
             continue
+        # evaluation series and the learning rate are drawn as logged: smoothing would shift an evaluation
+        # minimum (and with it the best step) and blur the schedule
         series = [{"name": n, "points": [[s, v] for s, v in thin(data.series[n])],
-                   "total": len(data.series[n])} for n in names]
+                   "total": len(data.series[n]), "smooth": not is_eval(n) and key != "learning_rate"}
+                  for n in names]
         positive = all(v > 0 for s in series for _, v in s["points"])
         charts.append({"key": key, "title": title, "what": what, "log": bool(log and positive), "series": series})
     return {"kind": "run", "schema": RUN_SCHEMA, "key": run.slug, "id": run.id, "name": run.name,

@@ -3,7 +3,7 @@ tests/test_beyond_site.py and tests/browser/test_beyond.py).
 
 Models: a tiny random BertForMaskedLM (predictions), its "fine-tuned" variant (the last layer's query and
 key weights perturbed: a model diff whose layer 0 is unchanged), and a tiny BERT without a head. Runs:
-the committed example run (trainer_state.json) and a CSV.
+the committed example run's trainer_state.json and a CSV.
 """
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ def build(work: Path) -> Path:
     tiny.build_tiny_mlm(work / "mlm")
     tuned_copy(work / "mlm", work / "mlm-tuned")
     tiny.build_tiny("bert", work / "bert")
-    shutil.copytree(ROOT / "examples" / "runs" / "tiny-run", work / "tiny-run", dirs_exist_ok=True)
+    (work / "tiny-run").mkdir(exist_ok=True)  # the example run's log, without its checkpoints
+    shutil.copy(ROOT / "examples" / "runs" / "agreement-run" / "trainer_state.json", work / "tiny-run")
     (work / "metrics.csv").write_text(CSV, encoding="utf-8")
     (work / "manifest.yaml").write_text(MANIFEST, encoding="utf-8")
     assert main(["build", str(work / "manifest.yaml"), "--cache", str(work / "cache"), "--quiet", "--site",

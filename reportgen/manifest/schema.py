@@ -58,6 +58,7 @@ class ModelSpec:
     kind: str = "hub"
     local_path: str | None = None
     dtype: str | None = None  # optional per-model dtype (float32, float16, bfloat16); None: the build's --dtype
+    examples: tuple[str, ...] | None = None  # only these example ids (a run's checkpoints with `examples:`)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class TrainingRun:
     name: str
     kind: str  # "trainer_state", "tensorboard" or "csv"
     line: int
+    checkpoints: tuple[tuple[int, str], ...] = ()  # `checkpoints: true`: (step, model slug) of each checkpoint-N
 
 
 @dataclass(frozen=True)

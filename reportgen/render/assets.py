@@ -26,8 +26,8 @@ VIEWER_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + (
     "export.js", "boot.js",
 )
 
-# Training-run pages: the run charts only.
-RUN_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + ("runs.js",)
+# Training-run pages: the run charts and the heads-across-checkpoints charts.
+RUN_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + ("runs.js", "run-heads.js")
 
 
 def script_srcs(scripts: tuple[str, ...], to_root: str) -> list[str]:

@@ -37,6 +37,7 @@ from reportgen.store.quantize import dequantize
 ROLLOUT_FILE = "R.js"
 PREDICTIONS_FILE = "P.js"
 RUNS_DIR = "runs"
+CHART_HEADS = 5  # heads drawn in colour on a run page's checkpoint charts (the others grey)
 BEYOND_CSS = "assets/reportgen/beyond.css"
 ROLLOUT_FORMULA = ("Â_l = rownorm(0.5 · mean_h A_l + 0.5 · I);  R_0 = Â_0,  R_l = Â_l · R_(l-1)  "
                    "(Abnar & Zuidema 2020)")
@@ -52,6 +53,10 @@ def run_page(slug: str) -> str:
 
 def run_data_file(slug: str) -> str:
     return f"data/{RUNS_DIR}/run-{slug}.js"
+
+
+def run_heads_file(slug: str) -> str:
+    return f"data/{RUNS_DIR}/heads-{slug}.js"
 
 
 # ---------------------------------------------------------------- per-example files
@@ -303,12 +308,81 @@ def render(context, collector: DiffCollector, runs_data: list, root: Path,
         write_text(root / run_data_file(run.slug), data_script(obj))
         nav_runs.append({nav_title(run.name): run_page(run.slug)})
         best = obj["best"]
+        heads_view = checkpoint_view(context, run, best) if getattr(run, "checkpoints", ()) else None
+        if heads_view is not None and heads_view["data"] is not None:
+            write_text(root / run_heads_file(run.slug), checkpoint_script(heads_view["data"]))
         yield run_page(run.slug), front_matter(f"Training run: {run.name}") + env.get_template("run.html.j2").render(
             run=run, obj=obj, best=best, data_file=f"../{run_data_file(run.slug)}", scripts=script_srcs(RUN_SCRIPTS, "../"),
             summary=[(k, _fmt(v, 4)) for k, v in sorted(obj["summary"].items())],
-            fmt=_fmt, relpath=_display_path(run.path, context.manifest.path))
+            fmt=_fmt, relpath=_display_path(run.path, context.manifest.path),
+            heads_view=heads_view, heads_file=f"../{run_heads_file(run.slug)}")
     context.extra_nav = ([{"Model diffs": nav_diffs}] if nav_diffs else []) + \
         ([{"Training runs": nav_runs}] if nav_runs else [])
+
+
+def checkpoint_view(context, run, best: dict | None) -> dict:
+    """The run page's "heads across checkpoints" part: checkpoint list with links, the heads that moved
+    most per score, and the data object of ``run-heads.js`` (``data`` None when no checkpoint ran)."""
+    from reportgen.analysis.checkpoints import score_tracks
+    from reportgen.render.atlas import viewer_href
+
+    rows, ran = [], []
+    for step, slug in run.checkpoints:
+        heads = context.heads_files.get(slug)
+        example = next((e.slug for e in context.manifest.examples
+                        if e.slug in context.shown and (slug, e.slug) in context.records), None)
+        rows.append({"step": step, "slug": slug, "ran": heads is not None, "example": example,
+                     "model_page": f"../models/{slug}.html", "atlas": f"../atlas/{slug}.html",
+                     "viewer": viewer_href("../", example, slug, 0, 0)})
+        if heads is not None:
+            ran.append((step, slug, heads))
+    view = {"rows": rows, "data": None, "moved": [], "diff": None, "problem": None,
+            "best_step": best["step"] if best else None}
+    shapes = {(h["model"]["layers"], h["model"]["heads"]) for _, _, h in ran}
+    if not ran:
+        view["problem"] = "no checkpoint ran (see the home page)"
+        return view
+    if len(shapes) > 1:
+        view["problem"] = "the checkpoints have different layer × head shapes"
+        return view
+    if len(ran) >= 2:
+        view["diff"] = "../" + diff_page(ran[0][1], ran[-1][1]).replace(".md", ".html")
+    tracks = score_tracks([h for _, _, h in ran])
+    examples = {slug: next((r["example"] for r in rows if r["slug"] == slug), None) for _, slug, _ in ran}
+    first, last = ran[0][1], ran[-1][1]
+    for track in tracks:
+        moved = track.moved()
+        for item in moved:
+            item["first_href"] = viewer_href("../", examples[first], first, item["layer"], item["head"])
+            item["last_href"] = viewer_href("../", examples[last], last, item["layer"], item["head"])
+        view["moved"].append({"key": track.key, "title": track.title, "what": track.what, "heads": moved})
+    layers, heads = shapes.pop()
+    view["layers"], view["heads"] = layers, heads
+    view["examples"] = sorted({h["examples"] for _, _, h in ran})
+    view["data"] = {
+        "kind": "run-heads", "schema": "reportgen.run-heads/1", "key": run.slug, "layers": layers, "heads": heads,
+        "steps": [step for step, _, _ in ran], "models": [slug for _, slug, _ in ran],
+        "viewer": [viewer_href("../", examples[slug], slug, 0, 0) for _, slug, _ in ran],
+        "best": best,
+        "scores": [{"key": t.key, "title": t.title, "what": t.what,
+                    "values": _nested(t.values), "low": _nested(t.low), "high": _nested(t.high),
+                    "moved": [[m["layer"], m["head"]] for m in t.moved(CHART_HEADS)]} for t in tracks],
+    }
+    return view
+
+
+def _nested(array: np.ndarray) -> list:
+    """[c, l, h] -> [l][h][c] lists (one track per head), NaN as null."""
+    return [[[None if not np.isfinite(v) else float(v) for v in array[:, l, h]] for h in range(array.shape[2])]
+            for l in range(array.shape[1])]
+
+
+def checkpoint_script(obj: dict) -> str:
+    """``heads-<run>.js``: a classic script pushing the object onto ``window.RG_RUN_HEADS`` (run-heads.js)."""
+    import json
+
+    text = json.dumps(obj, ensure_ascii=True, sort_keys=True, allow_nan=False).replace("</", "<\\/")
+    return f"(window.RG_RUN_HEADS = window.RG_RUN_HEADS || []).push({text});\n"
 
 
 def _display_path(path: str, manifest_path: str | None) -> str:

@@ -167,7 +167,9 @@
       var ys = series.points.map(function (p) {
         return p[1];
       });
-      var sm = weight > 0 ? smooth(ys, weight) : ys;
+      // evaluation series and the learning rate are drawn as logged (series.smooth false, runs.py)
+      var smoothed = weight > 0 && series.smooth !== false;
+      var sm = smoothed ? smooth(ys, weight) : ys;
       xs.forEach(function (x, i) {
         xmin = Math.min(xmin, x);
         xmax = Math.max(xmax, x);
@@ -178,7 +180,7 @@
           }
         });
       });
-      lines.push({k: k, name: series.name, xs: xs, ys: ys, sm: sm});
+      lines.push({k: k, name: series.name, xs: xs, ys: ys, sm: sm, smoothed: smoothed});
     });
     ctx.fillStyle = theme.bgSolid;
     ctx.fillRect(0, 0, width, height);
@@ -235,8 +237,8 @@
     ctx.fillText('step', left + plotW / 2, top + plotH + 19);
     ctx.strokeStyle = theme.mutedSolid;
     ctx.strokeRect(left + 0.5, top + 0.5, plotW, plotH);
-    // best step
-    if (best && (chart.key === 'loss' || chart.key === 'metrics') && best.step >= xmin && best.step <= xmax) {
+    // best step, on every chart (the same step as the page's banner)
+    if (best && best.step >= xmin && best.step <= xmax) {
       ctx.save();
       ctx.setLineDash([4, 3]);
       ctx.strokeStyle = theme.fgSolid;
@@ -258,7 +260,7 @@
     ctx.clip();
     lines.forEach(function (line) {
       var colour = headColour(line.k);
-      var passes = weight > 0 ? [[line.ys, 0.25, 1], [line.sm, 1, 1.8]] : [[line.ys, 1, 1.8]];
+      var passes = line.smoothed ? [[line.ys, 0.25, 1], [line.sm, 1, 1.8]] : [[line.ys, 1, 1.8]];
       passes.forEach(function (pass) {
         ctx.globalAlpha = pass[1];
         ctx.strokeStyle = colour;
@@ -306,13 +308,13 @@
           }
         }
         var text = line.name + ' @ ' + tickText(line.xs[best]) + ': ' + tickText(line.ys[best]) +
-          (weight > 0 ? ' (smoothed ' + tickText(line.sm[best]) + ')' : '');
+          (line.smoothed ? ' (smoothed ' + tickText(line.sm[best]) + ')' : '');
         var item = el('span', {class: 'rgr-key rgr-value', text: text});
         item.style.color = headColour(line.k);
         c.readout.appendChild(item);
         ctx.fillStyle = headColour(line.k);
         ctx.beginPath();
-        ctx.arc(X(line.xs[best]), Y(weight > 0 ? line.sm[best] : line.ys[best]), 3, 0, 2 * Math.PI);
+        ctx.arc(X(line.xs[best]), Y(line.sm[best]), 3, 0, 2 * Math.PI);
         ctx.fill();
       });
     }

@@ -70,12 +70,48 @@ def exbert(layer: int, head: int) -> str:
     return f"<{layer + 1},{head + 1}>"
 
 
-def viewer_href(prefix: str, example: str | None, model: str, layer: int, head: int) -> str | None:
-    """Link to an example page opened on the head view at one head (the viewer reads the hash)."""
+def viewer_href(prefix: str, example: str | None, model: str, layer: int, head: int,
+                token: int | None = None) -> str | None:
+    """Link to an example page opened on the head view at one head (the viewer reads the hash).
+
+    ``token``: the token to pin (coreference links pin the pronoun's first token).
+    """
     if example is None:
         return None
     return (f"{prefix}examples/{quote(example)}.html#model={quote(model)}&view=head"
-            f"&layer={layer}&head={head}")
+            f"&layer={layer}&head={head}" + (f"&token={token}" if token is not None else ""))
+
+
+HEADS_DIR = "heads"
+
+
+def head_page(slug: str, layer: int, head: int) -> str:
+    """Path (relative to site_src) of the page of one head."""
+    return f"{HEADS_DIR}/{slug}/{layer}-{head}.md"
+
+
+def head_href(prefix: str, slug: str, layer: int, head: int) -> str:
+    return prefix + quote(head_page(slug, layer, head)[:-3]) + ".html"
+
+
+def pronoun_tokens(context, stats, slug: str) -> dict[str, list[int | None]]:
+    """Per example of the model, the pronoun token of each usable pair (those ``pairs_detail`` lists, in
+    its order): coreference links pin it."""
+    from reportgen.render.coref_marks import pronoun_token
+
+    out: dict[str, list[int | None]] = {}
+    for item in stats:
+        record = context.records.get((slug, item.example.slug))
+        if record is None:
+            continue
+        out[item.example.slug] = [pronoun_token(record.word, pair)
+                                  for pair, w in zip(item.example.coref, item.coref) if w.size]
+    return out
+
+
+def _pronoun(pronouns: dict | None, example: str | None, k: int = 0) -> int | None:
+    found = (pronouns or {}).get(example) or []
+    return found[k] if k < len(found) else None
 
 
 def _array(grid) -> np.ndarray:
@@ -112,7 +148,8 @@ def _scale(key: str, score: np.ndarray) -> tuple[float, float]:
     return 0.0, 1.0
 
 
-def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str = "../") -> dict:
+def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str = "../",
+            pronouns: dict | None = None) -> dict:
     """The view of one heat map: rows of cells with value, colour position, hover text and link."""
     score, low, high = grids[key]
     lo, hi = _scale(key, score)
@@ -132,9 +169,12 @@ def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str =
                 hover += f", 95% interval {fmt(low[l, h])}–{fmt(high[l, h])}"
             if example:
                 hover += f"; click: example {example} at this head"
+            token = _pronoun(pronouns, example) if key.startswith("coref") else None
             row.append({"layer": l, "head": h, "text": fmt(v, digits) if finite else "–", "v": f"{pos:.3f}",
                         "hi": pos > 0.6, "nan": not finite, "title": hover,
-                        "href": viewer_href(prefix, example, model, l, h)})
+                        "value": repr(float(v)) if finite else "",
+                        "href": viewer_href(prefix, example, model, l, h, token),
+                        "head_href": head_href(prefix, model, l, h)})
         rows.append(row)
     if key.startswith("coref"):
         c = heads["coreference"]
@@ -145,7 +185,8 @@ def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str =
             "support": support, "heads": score.shape[1], "unit": "nats" if key == "entropy" else ""}
 
 
-def ranking_tables(heads: dict, links: dict, model: str, prefix: str = "../") -> list[dict]:
+def ranking_tables(heads: dict, links: dict, model: str, prefix: str = "../",
+                   pronouns: dict | None = None) -> list[dict]:
     """Per label, the top heads with score, interval, bar and the data behind them."""
     tables = []
     for label in LABEL_ORDER:
@@ -158,7 +199,9 @@ def ranking_tables(heads: dict, links: dict, model: str, prefix: str = "../") ->
             example = link_grid[r["layer"]][r["head"]] if link_grid else None
             rows.append(dict(r, name=head_name(r["layer"], r["head"]), exbert=exbert(r["layer"], r["head"]),
                              score_text=fmt(r["score"]), ci_text=_ci(r["low"], r["high"]),
-                             href=viewer_href(prefix, example, model, r["layer"], r["head"])))
+                             href=viewer_href(prefix, example, model, r["layer"], r["head"],
+                                              _pronoun(pronouns, example) if label == "coreference" else None),
+                             head_href=head_href(prefix, model, r["layer"], r["head"])))
         if label == "coreference":
             bar = f"lower end of the interval above the strongest baseline ({fmt(ls.baseline)})"
             support = f"{ls.support['pairs']} pairs in {ls.support['examples']} examples"
@@ -203,7 +246,8 @@ def verdict(ranking: list[dict], baselines: dict) -> dict:
     return {"beats": beats, "text": text, "ok": bool(beats)}
 
 
-def _ranking_rows(ranking: list[dict], bar: float | None, links: dict, model: str, prefix: str) -> list[dict]:
+def _ranking_rows(ranking: list[dict], bar: float | None, links: dict, model: str, prefix: str,
+                  pronouns: dict | None = None) -> list[dict]:
     grid = links.get("coref_accuracy")
     rows = []
     for k, r in enumerate(ranking):
@@ -212,7 +256,8 @@ def _ranking_rows(ranking: list[dict], bar: float | None, links: dict, model: st
                          acc_text=fmt(r["accuracy"]), ci_text=_ci(*r["accuracy_ci"]),
                          mass_text=fmt(r.get("mass")), mass_ci_text=_ci(*(r.get("mass_ci") or [None, None])),
                          beats=bar is not None and r["accuracy_ci"][0] is not None and r["accuracy_ci"][0] > bar,
-                         href=viewer_href(prefix, example, model, r["layer"], r["head"])))
+                         href=viewer_href(prefix, example, model, r["layer"], r["head"], _pronoun(pronouns, example)),
+                         head_href=head_href(prefix, model, r["layer"], r["head"])))
     return rows
 
 
@@ -222,14 +267,15 @@ def _bar(baselines: dict) -> float | None:
     return max(finite) if finite else None
 
 
-def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: str = "../") -> dict | None:
+def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: str = "../",
+                     pronouns: dict | None = None) -> dict | None:
     c = heads.get("coreference")
     if not c:
         return None
     bar = _bar(c["baselines"])
     overall = {"kind": None, "name": "all", "pairs": c["pairs"], "examples": c["examples"], "baselines": c["baselines"],
                "verdict": verdict(c["ranking"], c["baselines"]),
-               "rows": _ranking_rows(c["ranking"][:TOP], bar, links, model, prefix)}
+               "rows": _ranking_rows(c["ranking"][:TOP], bar, links, model, prefix, pronouns)}
     subsets = []
     for kind, key in (("Language", "by_language"), ("Source", "by_source")):
         for name, sub in (c.get(key) or {}).items():
@@ -238,10 +284,13 @@ def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: s
             sub_bar = _bar(sub["baselines"])
             subsets.append({"kind": kind, "name": name, "pairs": sub["pairs"], "examples": sub["examples"],
                             "baselines": sub["baselines"], "verdict": verdict(sub["top"], sub["baselines"]),
-                            "rows": _ranking_rows(sub["top"][:TOP_LANG], sub_bar, links, model, prefix)})
+                            "rows": _ranking_rows(sub["top"][:TOP_LANG], sub_bar, links, model, prefix, pronouns)})
     top = c["ranking"][:TOP_DETAIL]
     detail = []
+    seen: dict[str, int] = {}
+    best = top[0] if top else None
     for pair in c.get("pairs_detail", []):
+        k = seen[pair["example"]] = seen.get(pair["example"], -1) + 1  # this pair's place among its example's
         choices = {(x["layer"], x["head"]): x["choice"] for x in pair["choices"]}
         cells = []
         for r in top:
@@ -253,8 +302,11 @@ def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: s
             else:
                 right = choice == _antecedent_index(pair)
                 cells.append({"text": pair["candidates"][choice], "state": "right" if right else "wrong"})
-        detail.append({"example": pair["example"], "href": f"{prefix}examples/{quote(pair['example'])}.html"
-                       if pair["example"] in shown else None, "language": pair["language"],
+        href = None
+        if pair["example"] in shown and best is not None:
+            href = viewer_href(prefix, pair["example"], model, best["layer"], best["head"],
+                               _pronoun(pronouns, pair["example"], k))
+        detail.append({"example": pair["example"], "href": href, "language": pair["language"],
                        "source": pair.get("source", ""), "pronoun": pair["pronoun"], "antecedent": pair["antecedent"],
                        "candidates": pair["candidates"], "cells": cells})
     return {"overall": overall, "subsets": subsets, "detail": detail,
@@ -301,11 +353,12 @@ def model_links(context, stats, slug: str, heads: dict) -> dict:
 def atlas_view(context, run, heads: dict, stats, results) -> dict:
     slug = run.spec.slug
     links = model_links(context, stats, slug, heads)
+    pronouns = pronoun_tokens(context, stats, slug)
     grids = _map_grids(heads)
-    maps = [heatmap(key, heads, grids, links, slug) for key in MAPS if key in grids]
+    maps = [heatmap(key, heads, grids, links, slug, pronouns=pronouns) for key in MAPS if key in grids]
     return {"spec": run.spec, "run": run, "heads": heads, "maps": maps,
-            "rankings": ranking_tables(heads, links, slug),
-            "coref": coreference_view(heads, links, slug, context.shown),
+            "rankings": ranking_tables(heads, links, slug, pronouns=pronouns),
+            "coref": coreference_view(heads, links, slug, context.shown, pronouns=pronouns),
             "claims": claims_view([r for r in results if r.model == slug]),
             "provenance": run.provenance, "k": claims_mod.TOP_K}
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
 from reportgen.render import beyond, pages
+from reportgen.render.coref_marks import pair_marks
 from reportgen.render.fs import StagedDir, deferred_signals, write_staged, write_text
 from reportgen.render.mkdocs_config import HOOKS_FILE, mkdocs_config
 from reportgen.render.payload import (data_chunks, data_script, layer_file_names, layer_object, meta_object,
@@ -112,6 +113,8 @@ class SiteWriter:
                                    _finite(record.extras["qk_error"][0]) if qk_layers else None,
                                    layer_files=names.get("layer"), qk_files=names.get("qk"))
                 meta.update(beyond.meta_fields(record))
+                if example.coref:
+                    meta["coref"] = pair_marks(record.word, example.coref, list(record.coref))
                 write_text(self.data_dir(slug, example.slug) / "meta.js", data_script(meta))
         write_text(self.root / "data" / "index.json", json.dumps(self._index(runs), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         context = pages.SiteContext(manifest, runs, heads_files, self.records, self.shown)
@@ -125,6 +128,10 @@ class SiteWriter:
         from reportgen.render import atlas
 
         for relative, text in atlas.render(context, self.stats):
+            write_text(self.root / relative, text)
+        from reportgen.render import head_pages
+
+        for relative, text in head_pages.render(context, self.stats):
             write_text(self.root / relative, text)
         for relative, text in beyond.render(context, self.diffs, self.training_runs, self.root):
             write_text(self.root / relative, text)

@@ -17,7 +17,7 @@ BASE_SCRIPTS: tuple[str, ...] = ("core.js", "dom.js")
 
 # Example pages: the attention viewers. The views register in this order, which is their tabs' order.
 VIEWER_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + (
-    "links.js", "viewer.js", "state.js",
+    "links.js", "viewer.js", "state.js", "coref.js",
     "views/head.js", "views/model.js", "views/neuron.js", "views/matrix.js", "views/rollout.js",
     "views/predictions.js",
     "export.js", "boot.js",

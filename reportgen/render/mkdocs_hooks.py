@@ -3,12 +3,28 @@
 reportgen writes ``site_name`` into mkdocs.yml already HTML-escaped, because themes print it raw in the
 page title and header. Material also prints it once more through Jinja's ``e`` filter (the logo's
 tooltip), which would show ``&lt;`` instead of ``<``; marking the value as markup stops that second
-escaping. Nothing else is changed. (MkDocs skips folders whose name starts with a dot, so this file is
+escaping. 404.html gets URLs relative to the site root (see on_post_template). (MkDocs skips folders whose name starts with a dot, so this file is
 not copied into the site.)
 """
+import re
+
 from markupsafe import Markup
 
 
 def on_config(config, **kwargs):
     config["site_name"] = Markup(config["site_name"])
     return config
+
+
+_ROOT_URL = re.compile(r'((?:href|src)=")/(?!/)')
+
+
+def on_post_template(output, template_name, config, **kwargs):
+    """404.html: MkDocs writes it with root-absolute URLs (``/assets/...``) because a server may show it
+    for any missing path. Opened from ``file://`` or served under a sub-path (GitHub Pages:
+    ``/REPO/``) those URLs miss every asset. It lies at the site root, so URLs relative to the root work
+    in both cases."""
+    if template_name != "404.html":
+        return output
+    output = _ROOT_URL.sub(r"\1", output)
+    return output.replace('"base": "/"', '"base": "."').replace('"search": "/', '"search": "')

@@ -127,11 +127,14 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
                                        shown=context.shown, first=page * EXAMPLES_PER_PAGE,
                                        total_examples=len(manifest.examples), **limits,
                                        page_names=[list_page_name(k).replace(".md", ".html") for k in range(pages)])
-    for example in manifest.examples:
-        if example.slug not in context.shown:
-            continue
+    paged = [e for e in manifest.examples if e.slug in context.shown]
+    position = {e.slug: k for k, e in enumerate(manifest.examples)}
+    for k, example in enumerate(paged):
         views = by_example.get(example.slug, [])
         records = {v["spec"].slug: context.records[(v["spec"].slug, example.slug)] for v in views}
+        nav = {"prev": paged[k - 1] if k > 0 else None, "next": paged[k + 1] if k + 1 < len(paged) else None,
+               "list": "../" + list_page_name(position[example.slug] // EXAMPLES_PER_PAGE).replace(".md", ".html"),
+               "place": k + 1, "of": len(paged)}
         yield f"examples/{example.slug}.md", front_matter(example.id, wide=True) + env.get_template("example.html.j2").render(
-            example=example, models=views, records=records, max_error=MAX_ERROR,
+            example=example, models=views, records=records, max_error=MAX_ERROR, nav=nav,
             scripts=script_srcs(VIEWER_SCRIPTS, "../"))

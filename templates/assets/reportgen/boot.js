@@ -62,6 +62,11 @@
         viewer.fail(err);
       }
     });
+    // A link into the viewer (atlas, head pages: #...&layer=..&head=..) lands on the viewer, not the page top.
+    var p = parseHash(window.location.hash);
+    if (target && (p.view || p.layer || p.head || p.token) && target.root.scrollIntoView) {
+      target.root.scrollIntoView({block: 'start'});
+    }
     Promise.all(viewers.map(function (viewer) {
       return viewer.readyPromise;
     })).then(function () {

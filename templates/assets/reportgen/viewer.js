@@ -227,6 +227,9 @@
     this.renderedWidth = this.root.clientWidth;
     this.error = null;
     this.root.removeAttribute('data-rg-error');
+    if (this.renderCoref) {
+      this.renderCoref(); // coref.js: legend and weights of the annotated pair
+    }
     var view = registry[s.view];
     if (view.render) {
       view.render.call(this, generation);
@@ -471,9 +474,17 @@
     ctx.rotate(Math.PI / 2);
     ctx.fillText('from \u2192', 0, 0);
     ctx.restore();
+    var roles = this.corefRoles ? this.corefRoles() : {};
     if (labelled) {
       ctx.fillStyle = theme.fgSolid;
       list.forEach(function (unit, u) {
+        var role = parts.coref ? parts.coref.unitRole(roles, unit.tokens) : '';
+        if (role) { // coreference marks: a bar beside the row label and under the column label
+          ctx.fillStyle = parts.coref.COLOURS[role];
+          ctx.fillRect(left - 4, top + u * cellSize, 3, cellSize);
+          ctx.fillRect(left + u * cellSize, top - 4, cellSize, 3);
+          ctx.fillStyle = theme.fgSolid;
+        }
         var text = ellipsize(ctx, tokenText(unit.label), labelWidth - 8), centre = (u + 0.5) * cellSize;
         ctx.textAlign = 'right';
         ctx.fillText(text, left - 5, top + centre);

@@ -105,7 +105,7 @@
   Viewer.prototype.renderCoref = function () {
     var self = this, found = this.corefPair(), meta = this.meta, s = this.state;
     if (!this.corefBox) {
-      this.corefBox = el('details', {class: 'rgv-coref', open: 'open'});
+      this.corefBox = el('div', {class: 'rgv-coref', role: 'group', 'aria-label': 'Coreference'});
       this.root.insertBefore(this.corefBox, this.message);
     }
     var box = this.corefBox;
@@ -119,9 +119,8 @@
     }
     box.setAttribute('data-signature', signature);
     box.setAttribute('data-pair', String(found.index));
-    var wasOpen = box.open;
     box.textContent = '';
-    var summary = el('summary', {}, [el('strong', {text: 'Coreference'}), el('span', {text: ': '}),
+    var summary = el('div', {class: 'rgv-coref-title'}, [el('strong', {text: 'Coreference'}), el('span', {text: ': '}),
       el('span', {class: 'rgv-quote', dir: 'auto', text: pair.pronoun_text}),
       el('span', {text: ' \u2192 '}), el('span', {class: 'rgv-quote', dir: 'auto', text: pair.antecedent_text}),
       el('span', {text: (meta.coref.length > 1 ? ' (pair ' + (found.index + 1) + ' of ' + meta.coref.length + ')' : '')})]);
@@ -143,23 +142,16 @@
     box.appendChild(legend);
     if (!pair.weights) {
       box.appendChild(el('p', {class: 'rgv-hint', text: 'This pair was cut off by truncation: no weights.'}));
-      box.open = wasOpen;
       return;
     }
     box.appendChild(el('p', {class: 'rgv-hint', text: 'W: the pronoun\u2019s word-level attention to each candidate in ' +
       'layer ' + s.layer + ' (mean over the pronoun\u2019s pieces of the sum over the candidate\u2019s pieces; a ' +
       'candidate of several words under the build\u2019s span rule). A head is right when the antecedent gets ' +
-      'strictly the most. Click a row to show that head.'}));
+      'strictly the most. Click a head to show it alone.'}));
+    // one column per head of the layer, one row per candidate (compact: the head view stays on screen)
     var table = el('table', {class: 'rgv-weights rgv-coref-table'});
-    var headRow = el('tr', {}, [el('th', {text: 'head'})]);
-    pair.candidate_texts.forEach(function (text, c) {
-      headRow.appendChild(el('th', {dir: 'auto', 'data-coref-role': c === pair.antecedent_index ? 'antecedent' : 'candidate',
-        text: text}));
-    });
-    headRow.appendChild(el('th', {text: 'right?'}));
-    table.appendChild(el('thead', {}, [headRow]));
-    var body = el('tbody'), layer = pair.weights[s.layer] || [], selected = this.selectedHeads();
-    layer.forEach(function (row, h) {
+    var layer = pair.weights[s.layer] || [], selected = this.selectedHeads();
+    var verdicts = layer.map(function (row) {
       var best = -Infinity, count = 0;
       row.forEach(function (w) {
         if (w !== null && w > best) {
@@ -169,24 +161,39 @@
           count += 1;
         }
       });
-      var right = count === 1 && row[pair.antecedent_index] === best;
-      var tr = el('tr', {class: selected.length === 1 && selected[0] === h ? 'rgv-current' : '', 'data-head': h,
-        tabindex: '0', title: 'Show head ' + h, onclick: function () {
+      return {best: best, right: count === 1 && row[pair.antecedent_index] === best};
+    });
+    var headRow = el('tr', {}, [el('th', {text: 'head'})]);
+    layer.forEach(function (row, h) {
+      headRow.appendChild(el('th', {class: 'rgv-coref-head' + (selected.length === 1 && selected[0] === h ? ' rgv-current' : ''),
+        'data-head': h, tabindex: '0', title: 'Show head ' + s.layer + '-' + h + ' alone', text: s.layer + '-' + h,
+        onclick: function () {
           self.set({heads: self.solo(h)});
         }, onkeydown: function (event) {
           if (event.key === 'Enter') {
             self.set({heads: self.solo(h)});
           }
-        }}, [el('th', {text: s.layer + '-' + h})]);
-      row.forEach(function (w, c) {
-        tr.appendChild(el('td', {class: 'rgv-num' + (w === best ? ' rgv-best' : ''), 'data-value': String(w),
-          text: w === null ? '\u2013' : fixed(w, 3)}));
+        }}));
+    });
+    table.appendChild(el('thead', {}, [headRow]));
+    var body = el('tbody');
+    pair.candidate_texts.forEach(function (text, c) {
+      var tr = el('tr', {'data-candidate': c}, [el('th', {dir: 'auto', 'data-coref-role':
+        c === pair.antecedent_index ? 'antecedent' : 'candidate', text: text})]);
+      layer.forEach(function (row, h) {
+        var w = row[c];
+        tr.appendChild(el('td', {class: 'rgv-num' + (w !== null && w === verdicts[h].best ? ' rgv-best' : ''),
+          'data-head': h, 'data-value': String(w), text: w === null ? '\u2013' : fixed(w, 3)}));
       });
-      tr.appendChild(el('td', {class: right ? 'rgv-right' : 'rgv-wrong', text: right ? '\u2713' : '\u2717'}));
       body.appendChild(tr);
     });
+    var verdictRow = el('tr', {class: 'rgv-coref-verdict'}, [el('th', {text: 'right?'})]);
+    verdicts.forEach(function (v, h) {
+      verdictRow.appendChild(el('td', {class: v.right ? 'rgv-right' : 'rgv-wrong', 'data-head': h,
+        text: v.right ? '\u2713' : '\u2717'}));
+    });
+    body.appendChild(verdictRow);
     table.appendChild(body);
     box.appendChild(el('div', {class: 'rgv-table-wrap'}, [table]));
-    box.open = wasOpen;
   };
 })(typeof window !== 'undefined' ? window : globalThis);

@@ -202,6 +202,9 @@
     this.root.setAttribute('data-rg-drawn', String(this.drawn));
     if (!this.root.hasAttribute('data-rg-ready')) {
       this.root.setAttribute('data-rg-ready', '1');
+      if (window.performance && window.performance.mark) {
+        window.performance.mark('rg-first-draw'); // first-draw time of the page (browser tests measure it)
+      }
       this.resolveReady();
     }
   };

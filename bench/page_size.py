@@ -15,12 +15,12 @@ more sentences where needed) at exactly 18, 128 and 512 tokens is rendered twice
   tokens, html_action='return').data`` run in that venv on the same model loaded from the package
   folder with eager attention. The page is saved and its size in bytes reported (the page also needs
   require.js, d3 and jQuery from a CDN, not counted here; offline it draws nothing). That is BertViz's
-  smallest page and the one the ratio uses (design.md's anchors were measured the same way). With
+  smallest page and the one the ratio uses (the fallback anchors below were measured the same way). With
   ``sentence_b_start`` (what BertViz needs for its sentence A/B filter, which reportgen always has)
   the page doubles; that size is in an extra column (``--no-pair`` skips it: at 512 tokens it takes
   about 9 GB of memory to produce).
 
-Targets (issue 3): at 128 tokens the reportgen page is at most 1/30 of BertViz's; at 512 tokens the page
+Targets: at 128 tokens the reportgen page is at most 1/30 of BertViz's; at 512 tokens the page
 opens (``data-rg-ready`` within 30 s).
 
 Run: ``HF_HUB_OFFLINE=1 python bench/page_size.py [--venv /tmp/rg-bench-bertviz] [--keep]``.
@@ -57,7 +57,7 @@ MORE_B = ("The farmer next door had seen it wander through the fields every morn
           "followed the teacher all the way home. She opened the door, and it walked in as if it had always "
           "lived there. Now it sleeps by the stove, watches the birds from the window and waits at the gate "
           "when the children come home from school. The farmer says it is the best mouse catcher in the valley.")
-BERTVIZ_ANCHORS = {18: 1.03e6, 128: 53.5e6, 512: 869e6}  # design.md section 7 (measured earlier)
+BERTVIZ_ANCHORS = {18: 1.03e6, 128: 53.5e6, 512: 869e6}  # BertViz 1.4.1 page bytes measured earlier this way
 BERTVIZ_SCRIPT = r"""
 import importlib.util, json, os, sys
 import torch
@@ -266,7 +266,7 @@ def main() -> None:
                 theirs[n], with_pair[n] = BERTVIZ_ANCHORS[n], None
 
         source = ("BertViz 1.4.1 measured here (head_view without sentence_b_start: its smallest page)" if measured
-                  else "BertViz 1.4.1 could NOT be installed: its column holds design.md's anchor numbers, "
+                  else "BertViz 1.4.1 could NOT be installed: its column holds earlier measured anchor numbers, "
                   "not a measurement")
         print(f"all-MiniLM-L6-v2 (6 x 12), the seed pair grown to N tokens; {source}.")
         print("reportgen page = every file:// request until data-rg-ready (HTML, Material CSS/JS, viewer scripts and .css, "
@@ -277,7 +277,7 @@ def main() -> None:
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n in LENGTHS:
             row = ours[n]
-            label = f"{theirs[n]:,.0f} ({mb(theirs[n])})" + ("" if measured else " [design.md anchor]")
+            label = f"{theirs[n]:,.0f} ({mb(theirs[n])})" + ("" if measured else " [earlier anchor]")
             print(f"| {n} | {label} | {row['bytes']:,} ({mb(row['bytes'])}) | 1/{ratio(theirs[n] / row['bytes'])} | "
                   f"{row['total']:,} ({mb(row['total'])}) | "
                   f"{f'{with_pair[n]:,} ({mb(with_pair[n])})' if with_pair[n] else 'not measured'} | "

@@ -5,6 +5,14 @@
 """
 from __future__ import annotations
 
+import unicodedata
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters, line and paragraph separators and lone surrogates written as
+    Python escapes (``\\n``, ``\\u2028``, ...): a message stays one line whatever text it quotes."""
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") else c for c in text)
+
 
 class ReportgenError(Exception):
     exit_code = 1

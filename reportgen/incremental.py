@@ -22,7 +22,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy
+
 from reportgen.errors import ReportgenError
+from reportgen.render.templates import templates_dir
+from reportgen.store.fileio import atomic_write
 
 STAMP_VERSION = 1
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -44,7 +48,6 @@ def tree_digest(folder: Path) -> str:
 
 def code_digest() -> str:
     """sha256 of reportgen's own Python files, templates and assets: a new reportgen rebuilds."""
-    from reportgen.render.templates import templates_dir
 
     digest = hashlib.sha256()
     for root in (PACKAGE_DIR, templates_dir()):
@@ -86,10 +89,8 @@ class BuildStamp:
     @classmethod
     def for_build(cls, manifest, options, previous=None) -> "BuildStamp | None":
         """The stamp this build would write; None when it cannot be known cheaply (a model that does not resolve)."""
-        from reportgen.models.load import peek_revision
-        from reportgen.pipeline import diff_members, examples_for, record_key
-
-        import numpy
+        from reportgen.models.load import peek_revision  # deferred: looked up at call time, so tests can substitute it
+        from reportgen.pipeline import diff_members, examples_for, record_key  # deferred: pipeline imports this module
 
         base_dir = Path(manifest.path).parent if manifest.path else None
         keys = []
@@ -131,8 +132,6 @@ class BuildStamp:
         stamp_path(self.out).unlink(missing_ok=True)
 
     def write(self) -> None:
-        from reportgen.store.fileio import atomic_write
-
         text = json.dumps({"inputs": self.inputs, "output": _output_digest(self.out, self.config_path)}) + "\n"
         atomic_write(stamp_path(self.out), [text.encode("utf-8")])
 

@@ -7,6 +7,7 @@ statistics stay in memory, so memory does not grow with the number of examples.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import sys
 import time
@@ -15,9 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
+from reportgen.analysis.changes import load_previous
 from reportgen.analysis.per_example import analyse_example
+from reportgen.analysis.rollout import rollout
 from reportgen.errors import RunError, UserError
+from reportgen.extract.attention import iter_batches, plan_batches
+from reportgen.extract.predictions import MAX_TOKENS, masked_lm_for, predict_words
+from reportgen.extract.qk import QKCapture
+from reportgen.extract.tokens import encode_example, encode_examples
+from reportgen.incremental import BuildStamp
+from reportgen.models.load import load_tokenizer
+from reportgen.models.threads import set_threads
+from reportgen.render.site import SiteWriter
 from reportgen.store.cache import MAGIC as ENTRY_MAGIC, Cache, TeeCache, cache_key
 from reportgen.store.quantize import SCHEME, quantize
 from reportgen.store.record import RECORD_VERSION, Record
@@ -84,8 +96,6 @@ def shard_examples(manifest, spec, examples: list, shard: tuple[int, int], max_t
     goes to shard ``crc32(model, first example) % n``. A record's bits then do not depend on the
     sharding: the same examples share its forward pass and its batched analysis.
     """
-    from reportgen.extract.attention import plan_batches
-    from reportgen.models.load import load_tokenizer
 
     tokenizer = load_tokenizer(spec.id, spec.revision, base_dir)
     lengths = [enc.n for enc in _encode_all(tokenizer, spec, examples, manifest.settings.max_length)]
@@ -99,7 +109,6 @@ def shard_examples(manifest, spec, examples: list, shard: tuple[int, int], max_t
 def _encode_all(tokenizer, spec, examples: list, max_length: int) -> list:
     """Every example tokenised: in one backend call when the tokenizer allows it, else (and to name the
     example that fails) one at a time."""
-    from reportgen.extract.tokens import encode_examples
 
     try:
         encoded = encode_examples(tokenizer, examples, max_length)
@@ -111,8 +120,6 @@ def _encode_all(tokenizer, spec, examples: list, max_length: int) -> list:
 
 
 def _encode(tokenizer, spec, example, index: int, max_length: int):
-    from reportgen.extract.tokens import encode_example
-
     try:
         return encode_example(tokenizer, example, index, max_length)
     except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
@@ -155,7 +162,7 @@ def qk_softmax_error(q: np.ndarray, k: np.ndarray, attention: np.ndarray, causal
 
     This is the precision of the neuron view, stated on the page next to the attention's own bound.
     """
-    import torch
+    import torch  # deferred: torch loads only when a model runs
 
     qt = torch.from_numpy(np.ascontiguousarray(q)).float()
     kt = torch.from_numpy(np.ascontiguousarray(k)).float()
@@ -187,14 +194,12 @@ def make_record(model_slug: str, example, encoded, attention: np.ndarray, causal
     ``heavy`` false (an example without viewer pages): only scores and coreference weights are kept;
     ``attention_q`` is an empty [L, H, 0, 0] array that still states the shape.
     """
-    from reportgen.analysis.batched import ExampleResult
+    from reportgen.analysis.batched import ExampleResult  # deferred: analysis.batched loads torch, which only a model run needs
 
     extras = dict(extras or {})
     analysis = analyse_example(attention, encoded.special, encoded.punct, encoded.word, example.coref, causal=causal)
     result = ExampleResult(analysis.sums.num, analysis.sums.count, analysis.coref, causal)
     if heavy:
-        from reportgen.analysis.rollout import rollout
-
         result.attention_q = quantize(attention)
         result.rollout_q = extras.pop("rollout_q", None)
         if result.rollout_q is None:
@@ -220,8 +225,6 @@ class Progress:
     def __init__(self, total: int, desc: str, enabled: bool):
         self.bar = None
         if enabled and total:
-            from tqdm import tqdm
-
             self.bar = tqdm(total=total, desc=desc, unit="ex", file=sys.stderr, leave=False)
 
     def update(self, count: int) -> None:
@@ -239,7 +242,7 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink) -> Mode
     ``sink(run, example, record)`` writes the record's heavy data and returns the record to keep.
     Raises RunError when the model cannot be loaded or gives unusable attention.
     """
-    from reportgen.models.load import peek_revision
+    from reportgen.models.load import peek_revision  # deferred: looked up at call time, so tests can substitute the model loader
 
     base_dir = Path(manifest.path).parent if manifest.path else None
     everything = examples_for(spec, manifest.examples)
@@ -318,8 +321,6 @@ def _adopt_shape(run: ModelRun, record: Record, slug: str | None = None) -> None
     run.layers, run.heads = int(record.attention_q.shape[0]), int(record.attention_q.shape[1])
     stored = record.extras.get("provenance")
     if stored is not None:
-        import json
-
         provenance = json.loads(bytes(stored).decode("utf-8"))
         if slug is not None:
             run.record_provenance[slug] = provenance
@@ -334,13 +335,9 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
     example runs whole: a record's bits then never depend on what happened to be cached (padding changes
     float rounding), so a build resumed after an interruption gives the same site as one uninterrupted run.
     """
-    import json
 
-    from reportgen.analysis.batched import analyse_batch
-    from reportgen.extract.attention import iter_batches, plan_batches
-    from reportgen.extract.qk import QKCapture
-    from reportgen.models.load import load_model
-    from reportgen.models.threads import set_threads
+    from reportgen.analysis.batched import analyse_batch  # deferred: analysis.batched loads torch, which only a model run needs
+    from reportgen.models.load import load_model  # deferred: looked up at call time, so tests can substitute the model loader
 
     set_threads(options.threads)
     loaded = load_model(spec.id, spec.revision, base_dir, device=options.device, dtype=model_dtype(spec, options))
@@ -441,13 +438,9 @@ class Predictor:
         self.device = options.device
         self.mlm = None
         if self.settings.predictions and any(e.show for e in missing):
-            from reportgen.extract.predictions import masked_lm_for
-
             self.mlm = masked_lm_for(spec, base_dir, model_dtype(spec, options), options.device)
 
     def extras(self, example, encoded) -> dict:
-        from reportgen.extract.predictions import MAX_TOKENS, predict_words
-
         if not self.settings.predictions or not example.show:
             return {"pred_status": np.array("off")}
         if self.mlm is None or self.mlm.model is None:
@@ -478,7 +471,6 @@ def spec_slug(spec) -> str:
 
 def build(manifest, options: BuildOptions) -> dict:
     """Run the whole build; return a summary dict. Raises UserError/RunError on failure."""
-    from reportgen.render.site import SiteWriter
 
     started = time.time()
     if options.shard is not None and options.shard_out is not None:
@@ -489,13 +481,9 @@ def build(manifest, options: BuildOptions) -> dict:
     render = options.shard is None
     previous = None
     if render and options.compare is not None:
-        from reportgen.analysis.changes import load_previous
-
         previous = load_previous(options.compare)  # before anything is written: it may be the folder we replace
     stamp = None
     if render and options.use_cache:
-        from reportgen.incremental import BuildStamp
-
         stamp = BuildStamp.for_build(manifest, options, previous)
         if stamp is not None and options.skip_unchanged and stamp.is_current(cache):
             return _unchanged(stamp, started, options, previous)
@@ -538,8 +526,6 @@ def _unchanged(stamp, started: float, options: BuildOptions, previous) -> dict:
     summary = stamp.summary(started)
     changes = Path(options.out) / "data" / "changes.json"
     if previous is not None and changes.is_file():
-        import json
-
         summary["changes"] = json.loads(changes.read_text(encoding="utf-8"))
     return summary
 

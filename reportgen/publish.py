@@ -16,7 +16,10 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+import yaml
 
 from reportgen.incremental import tree_digest
 
@@ -75,8 +78,6 @@ def stamp_path(site_dir: Path) -> Path:
 
 
 def _inputs_digest(config_path: Path, docs_dir: Path, epoch: str | None) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     versions = {}
     for name in ("mkdocs", "mkdocs-material"):
         try:
@@ -90,7 +91,6 @@ def _inputs_digest(config_path: Path, docs_dir: Path, epoch: str | None) -> str:
 
 def _plain_dirs(config_path: Path) -> tuple[Path, Path] | None:
     """(site_dir, docs_dir) read straight from a plain-YAML mkdocs.yml (relative to its folder), else None."""
-    import yaml
 
     try:
         config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
@@ -127,8 +127,8 @@ def mkdocs_build(config_path: str | os.PathLike, epoch: int | None, force: bool 
         plain = None if force else _plain_dirs(config_path)
         if plain is not None and plain[1].is_dir() and _site_is_current(config_path, *plain, used)[0]:
             return plain[0], False
-        from mkdocs.commands.build import build
-        from mkdocs.config import load_config
+        from mkdocs.commands.build import build  # deferred: MkDocs loads only for --site
+        from mkdocs.config import load_config  # deferred: MkDocs loads only for --site
 
         config = load_config(str(config_path), strict=True)
         site_dir, docs_dir = Path(config["site_dir"]), Path(config["docs_dir"])

@@ -127,7 +127,7 @@ def read_csv(path: str | os.PathLike) -> RunData:
 def read_tensorboard(path: str | os.PathLike) -> RunData:
     """Scalars of every TensorBoard event file under ``path`` (sub-folders prefix their tags)."""
     try:
-        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # deferred: tensorboard is the optional extra reportgen[runs]
     except ImportError:
         raise UserError(f"{path}: reading TensorBoard event files needs the tensorboard package; "
                         "install reportgen[runs] (pip install 'reportgen[runs]')") from None

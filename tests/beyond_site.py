@@ -1,4 +1,4 @@
-"""One small site with every page kind of issue 8, built once per test session (shared by
+"""One small site with every page kind of "Beyond attention maps" (README), built once per test session (shared by
 tests/test_beyond_site.py and tests/browser/test_beyond.py).
 
 Models: a tiny random BertForMaskedLM (predictions), its "fine-tuned" variant (the last layer's query and

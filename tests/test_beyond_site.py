@@ -1,4 +1,4 @@
-"""Issue 8 end to end on tiny models: prediction and rollout data files, the model-diff page, run pages."""
+"""Beyond attention maps end to end on tiny models: prediction and rollout data files, the model-diff page, run pages."""
 from __future__ import annotations
 
 import base64

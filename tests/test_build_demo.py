@@ -1,7 +1,7 @@
 """End to end on the real all-MiniLM-L6-v2: demo manifest -> site_src -> mkdocs build.
 
 Scores in heads.json are checked against an independent recomputation from the raw attention,
-written here with plain loops over the definitions of design.md section 5.
+written here with plain loops over the definitions in ``reportgen.analysis.patterns``' docstring.
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def test_built_site_has_pages(demo_build):
 
 
 def _recompute(att, special, punct):
-    """Plain-loop version of design.md section 5 for one example: numerators and counts."""
+    """Plain-loop version of the pattern-score definitions for one example: numerators and counts."""
     L, H, n, _ = att.shape
     F = [i for i in range(n) if not special[i]]
     out = {}
@@ -150,7 +150,7 @@ def test_exported_scores_match_independent_recomputation(demo_build):
     assert worst < 1e-6, worst
 
 
-def test_demo_has_a_page_of_each_issue_8_kind(demo_build):
+def test_demo_has_a_page_of_each_beyond_kind(demo_build):
     """Rollout and predictions views (their data), the model diff and the training run."""
     work, result = demo_build
     assert "3 models (0 failed)" in result.stdout  # MiniLM, the same weights in bfloat16, splade-tiny

@@ -1,4 +1,4 @@
-"""Bad manifests at the command line (issue 6, item 1).
+"""Bad manifests at the command line.
 
 For every case: `reportgen build BAD.yaml --out OUT/site_src --config OUT/mkdocs.yml --cache ...` and
 `reportgen check BAD.yaml` exit with 2, print one line per problem naming file, line and key path, no

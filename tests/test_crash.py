@@ -1,4 +1,4 @@
-"""Crash safety (issue 6, item 4): killed builds leave nothing corrupt and resume to the same site.
+"""Crash safety: killed builds leave nothing corrupt and resume to the same site.
 
 A build of a tiny BERT on 12 examples runs as a subprocess with ``REPORTGEN_TEST_SLOW`` (a pause after
 each computed record) so it can be killed after exactly k records: the cache directory is polled and

@@ -328,7 +328,7 @@ def test_run_model_caches_records(tiny_models, tmp_path):
 
 
 def _first_overlapping_word(words, segment, start, end):
-    """The word-finding rule of design.md as a plain scan: the first word of ``segment`` overlapping
+    """The word-finding rule of ``extract.tokens`` as a plain scan: the first word of ``segment`` overlapping
     [start, end) (empty ranges: containing start), else the first word starting at or after start, else -1."""
     best = -1
     for index, (seg, w_start, w_end) in enumerate(words):

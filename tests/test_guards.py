@@ -1,4 +1,4 @@
-"""Guards on the attention a model returns (issue 6, item 5), end to end through `reportgen build`.
+"""Guards on the attention a model returns, end to end through `reportgen build`.
 
 (tests/test_extract.py checks ``row_sum_error`` and ``run_batches`` directly.) Here a tiny BERT is
 wrapped so that it returns broken attention: NaN or inf, rows that do not sum to 1, fewer tokens or

@@ -1,4 +1,4 @@
-"""Manifest validation: every error names file, line and key path on one line (design.md section 2)."""
+"""Manifest validation: every error names file, line and key path on one line."""
 import textwrap
 
 import pytest

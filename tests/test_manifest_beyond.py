@@ -1,4 +1,4 @@
-"""Manifest keys of issue 8: diffs, runs, per-model dtype, settings.predictions (line-accurate errors)."""
+"""Manifest keys for model diffs and training runs: diffs, runs, per-model dtype, settings.predictions (line-accurate errors)."""
 from __future__ import annotations
 
 import textwrap

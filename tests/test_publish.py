@@ -1,4 +1,4 @@
-"""Publishing (issue 5): incremental content-addressed cache, sharded runs, byte-identical builds, --compare.
+"""Publishing: incremental content-addressed cache, sharded runs, byte-identical builds, --compare.
 
 Builds run in-process on the tiny random models of tests/tiny.py (2 layers x 4 heads), so each takes
 about a second; the site tests run `mkdocs build` too.

@@ -1,4 +1,4 @@
-"""Run errors (issue 6, item 2): models that cannot be loaded or run, --keep-going, over-long input.
+"""Run errors: models that cannot be loaded or run, --keep-going, over-long input.
 
 A failing model gives one line naming the model and exit 1; without --keep-going the previous
 ``site_src/`` and ``mkdocs.yml`` stay as they were; with it the other models are built and the site

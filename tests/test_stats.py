@@ -141,8 +141,8 @@ def test_wilson_interval():
         wilson_interval(3, 2)
 
 
-def test_normal_interval_matches_design_rule_of_thumb():
-    lo, hi = normal_interval(65, 100)  # design.md: about +/- 9 points
+def test_normal_interval_matches_the_rule_of_thumb():
+    lo, hi = normal_interval(65, 100)  # about +/- 9 points
     assert (hi - lo) / 2 == pytest.approx(0.0935, abs=5e-4)
     lo, hi = normal_interval(0, 5)
     assert (lo, hi) == (0.0, 0.0)

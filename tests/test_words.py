@@ -1,4 +1,4 @@
-"""Word splitting and reference resolution (design.md section 2)."""
+"""Word splitting and reference resolution."""
 import pytest
 
 from reportgen.manifest import Span, Word, is_punct_text, split_words

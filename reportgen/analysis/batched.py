@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.analysis.per_example import coref_weights
 
 _PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM = range(len(PATTERNS))
 
@@ -244,7 +245,6 @@ def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[boo
     (quantised attention and rollout); ``want_qk[b]``: it also gets the neuron view's q/k;
     ``want_f16[b]``: keep a float16 copy for model diffs.
     """
-    from reportgen.analysis.per_example import coref_weights
 
     items, layers = batch.items, batch.attentions
     lengths = [item.n for item in items]

@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 
 from reportgen.analysis.labels import LABEL_PATTERN, THRESHOLDS
+from reportgen.manifest.schema import HEAD_LABELS
 
-#: every label a claim may name, with the score it is checked on
-CLAIM_LABELS: tuple[str, ...] = ("previous", "next", "self", "cls", "sep", "punct", "broad", "coreference")
+#: every label a claim may name (the manifest's ``expect:`` labels), with the score it is checked on
+CLAIM_LABELS: tuple[str, ...] = HEAD_LABELS
 LABEL_SCORE: dict[str, str] = {**LABEL_PATTERN, "self": "self", "coreference": "coreference"}
 TOP_K = 5
 BASELINES = ("nearest", "first", "random")

@@ -1,4 +1,4 @@
-"""Token-level attention pattern scores (design.md section 5).
+"""Token-level attention pattern scores (definitions below; docs/architecture.md lists where each score lives).
 
 For one example, ``A[l, h, i, j]`` is the attention from token ``i`` to token ``j``
 (``n`` tokens, no padding). ``F`` is the set of positions that are not special tokens
@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from reportgen.analysis.stats import bootstrap_ratio_ci
 
 PATTERNS: tuple[str, ...] = (
     "prev",
@@ -215,7 +217,6 @@ def pattern_ci(
     Returns ``{pattern: (low [L, H], high [L, H])}``; see
     :func:`reportgen.analysis.stats.bootstrap_ratio_ci`.
     """
-    from .stats import bootstrap_ratio_ci
 
     num, count = stack_sums(per_example)
     lo, hi = bootstrap_ratio_ci(num, count, n_boot=n_boot, seed=seed, level=level)

@@ -1,7 +1,7 @@
 """Where heads are scored for a whole model: pool per-example records into the heads file.
 
 Input: per-example numerators and coreference weights (records); output: the plain dict written as
-``heads.json`` (schema ``reportgen.heads/1``, design.md section 4). No I/O here.
+``heads.json`` (schema ``reportgen.heads/1``, see docs/architecture.md). No I/O here.
 """
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def example_source(example) -> str:
 
 
 def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, heads: int) -> dict:
-    """The heads file of one model (design.md section 4), plus intervals and strongest labels.
+    """The heads file of one model (``reportgen.heads/1``), plus intervals and strongest labels.
 
     ``model``: {"id", "revision", "name", "slug", ...} copied into the file as is.
     """

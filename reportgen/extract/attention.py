@@ -6,6 +6,7 @@ the last layer's attention exists (``extract.tap``): the layers' output after it
 """
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ class Batch:
         """Example ``row``'s query and key vectors, float16 ``[L, H, n, d]`` each (None without capture)."""
         if self.q is None or self.k is None:
             return None
-        import torch
+        import torch  # deferred: torch loads only when a model runs
 
         n = self.items[row].n
 
@@ -121,7 +122,7 @@ def row_sum_errors(layers, lengths) -> np.ndarray:
     only columns from the shortest example's length on can be padding, so only those are read twice.
     The per-layer totals are small (``[B, H, W]``), so everything after them runs once for all layers.
     """
-    import torch
+    import torch  # deferred: torch loads only when a model runs
 
     count, _, width, _ = layers[0].shape
     if not width:
@@ -149,7 +150,7 @@ def iter_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str
     ``QKCapture``) adds query and key vectors; ``batches`` (lists of indices into ``encoded``) replaces
     the plan of ``plan_batches``.
     """
-    import torch
+    import torch  # deferred: torch loads only when a model runs
 
     model = loaded.model
     pad = _pad_id(loaded.tokenizer)
@@ -262,8 +263,6 @@ def run_batches(loaded, encoded: Sequence[Encoded], example_names: Sequence[str]
 
 
 def _forward_arguments(model) -> set[str]:
-    import inspect
-
     try:
         return set(inspect.signature(model.forward).parameters)
     except (TypeError, ValueError):

@@ -18,11 +18,14 @@ the weights a second time.
 """
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from reportgen.models.load import resolve_location
 
 TOP = 10
 MAX_TOKENS = 64  # longer examples get no predictions (one forward pass per word)
@@ -46,8 +49,8 @@ class MaskedLM:
 
 def load_masked_lm(location, dtype: str = "float32", device: str = "cpu") -> MaskedLM:
     """The model with its masked-LM head, when the checkpoint has one (see the module docstring)."""
-    import torch
-    from transformers import AutoConfig, AutoModelForMaskedLM
+    import torch  # deferred: torch loads only when a model runs
+    from transformers import AutoConfig, AutoModelForMaskedLM  # deferred: transformers loads only when a model runs
 
     kwargs: dict[str, Any] = {}
     if location.kind == "hub" and location.revision:
@@ -83,7 +86,7 @@ def predict_words(mlm, tokenizer, encoded, device: str = "cpu", top: int = TOP, 
     ``pred_tokens`` str[W, top], ``pred_probs`` float32[W, top] (best first) and ``pred_actual`` float32[W]
     (probability of the word's own first piece).
     """
-    import torch
+    import torch  # deferred: torch loads only when a model runs
 
     mask_id = tokenizer.mask_token_id
     if mask_id is None:
@@ -151,7 +154,7 @@ def status_array(status: str) -> np.ndarray:
 
 def _output_layer(model):
     """The masked-LM head's vocabulary projection (a module), or None when the model does not say."""
-    import torch
+    import torch  # deferred: torch loads only when a model runs
 
     try:
         layer = model.get_output_embeddings()
@@ -161,8 +164,6 @@ def _output_layer(model):
 
 
 def _forward_arguments(model) -> set[str]:
-    import inspect
-
     try:
         return set(inspect.signature(model.forward).parameters)
     except (TypeError, ValueError):
@@ -171,7 +172,6 @@ def _forward_arguments(model) -> set[str]:
 
 def masked_lm_for(spec, base_dir, dtype: str, device: str) -> MaskedLM:
     """Resolve the model reference and load its masked-LM head (or say why there is none)."""
-    from reportgen.models.load import resolve_location
 
     location = resolve_location(spec.id, spec.revision, os.fspath(base_dir) if base_dir is not None else None)
     return load_masked_lm(location, dtype=dtype, device=device)

@@ -60,7 +60,7 @@ class AttentionTap:
 
     def _learn(self, inputs: dict):
         """One whole pass that also records which module returned each layer's weights."""
-        import torch
+        import torch  # deferred: torch loads only when a model runs
 
         if not isinstance(self.model, torch.nn.Module):
             self.learned = True

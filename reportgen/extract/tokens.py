@@ -1,4 +1,4 @@
-"""Tokenise examples and map word pieces to the words of design.md.
+"""Tokenise examples and map word pieces to the manifest's words (``reportgen.manifest.words``).
 
 A piece belongs to the word (of its own sentence) whose character range overlaps the piece's
 offsets; special tokens ([CLS], [SEP], <s>, </s>) belong to no word (-1).

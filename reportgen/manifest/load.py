@@ -1,4 +1,4 @@
-"""Manifest validation (design.md section 2).
+"""Manifest validation.
 
 `parse_manifest` checks every rule in one pass and raises `ManifestError` carrying one line per problem:
 `FILE:LINE: KEY.PATH: problem; fix` (key paths use 0-based indices, e.g. `examples[3].coref[0].pronoun`).
@@ -14,7 +14,9 @@ import re
 import unicodedata
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import UserError, one_line
+from . import fields as F
+from .fields import Field, read
 from .schema import CorefPair, Example, Expectation, Manifest, ModelDiff, ModelSpec, Settings, Span, TrainingRun, Word
 from .words import (
     RefError,
@@ -28,16 +30,6 @@ from .words import (
 )
 from .yamlpos import YamlProblem, YNode, load_nodes
 
-TOP_KEYS = ("title", "models", "examples", "settings", "expect", "include", "diffs", "runs")
-MODEL_KEYS = ("id", "revision", "name", "languages", "dtype")
-EXAMPLE_KEYS = ("id", "language", "a", "b", "coref", "group", "show")
-COREF_KEYS = ("pronoun", "antecedent", "candidates")
-SETTINGS_KEYS = ("max_length", "truncation", "display_limit", "neuron", "predictions")
-DIFF_KEYS = ("base", "other")
-RUN_KEYS = ("id", "path", "name")
-DTYPES = ("float32", "float16", "bfloat16")
-EXPECT_KEYS = ("model", "layer", "head", "label")
-LABELS = ("previous", "next", "self", "cls", "sep", "punct", "broad", "coreference")
 DEFAULT_TITLE = "Attention report"
 
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -50,7 +42,7 @@ class ManifestError(UserError):
     """The manifest is invalid; `.lines` holds one single-line message per problem."""
 
     def __init__(self, lines: list[str] | str):
-        super().__init__([_one_line(line) for line in ([lines] if isinstance(lines, str) else lines)])
+        super().__init__([one_line(line) for line in ([lines] if isinstance(lines, str) else lines)])
 
 
 # ---------------------------------------------------------------- slugs
@@ -101,10 +93,6 @@ def _describe(node: YNode) -> str:
     return _KIND_NAMES.get(node.kind, f"a value tagged {node.tag}")
 
 
-def _one_line(s: str) -> str:
-    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") else c for c in s)
-
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -123,11 +111,16 @@ class _Checker:
 
     def err(self, line: int, path: str, problem: str, fix: str) -> None:
         where = f"{self.file}:{line}: {path}: " if path else f"{self.file}:{line}: "
-        self.problems.append((line, _one_line(f"{where}{problem}; {fix}")))
+        self.problems.append((line, one_line(f"{where}{problem}; {fix}")))
 
     # -- shapes
-    def mapping(self, node: YNode, path: str, known: tuple[str, ...], required: dict[str, str]) -> dict[str, YNode] | None:
-        """Check a mapping: unknown, duplicate and missing keys. Returns key -> value node."""
+    def mapping(self, node: YNode, path: str, fields: dict[str, Field],
+                required: dict[str, str] | None = None) -> dict[str, YNode] | None:
+        """Check a mapping against its declared fields (``reportgen.manifest.fields``): unknown, duplicate and
+        missing keys. ``required`` replaces the fields' own missing-key fixes. Returns key -> value node."""
+        known = tuple(fields)
+        if required is None:
+            required = {key: field.required for key, field in fields.items() if field.required}
         if node.kind != "map":
             self.type_error(node, path, "a mapping", "write 'key: value' lines indented under it")
             return None
@@ -279,25 +272,19 @@ def _models(ck: _Checker, node: YNode) -> list[ModelSpec]:
     seen: dict[tuple[str, str | None], int] = {}
     for i, item in enumerate(ck.items(node, "models", "model") or []):
         p = f"models[{i}]"
-        m = ck.mapping(item, p, MODEL_KEYS, {"id": "add 'id: <hub id, folder or package:module/folder>'"})
+        m = ck.mapping(item, p, F.MODEL)
         if m is None:
             continue
-        mid = ck.text(m.get("id"), f"{p}.id", empty_fix="write a hub id, folder or package:module/folder")
+        mid = read(ck, m, F.MODEL, "id", p)
         if mid is None:
             continue
         kind, folder = _model_source(ck, mid, m["id"], f"{p}.id")
-        revision = ck.text(m.get("revision"), f"{p}.revision", empty_fix="write a branch, tag or commit, or remove the key")
+        revision = read(ck, m, F.MODEL, "revision", p)
         if revision is not None and kind != "hub":
             ck.err(m["revision"].line, f"{p}.revision", f"revision is only for hub models, not {kind} folders", "remove it")
-        name = ck.text(m.get("name"), f"{p}.name", empty_fix="write a display name, or remove the key")
-        languages = None
-        if "languages" in m:
-            codes = [ck.language(c, f"{p}.languages[{j}]") for j, c in enumerate(ck.items(m["languages"], f"{p}.languages", "language code") or [])]
-            languages = tuple(c for c in codes if c is not None)
-        dtype = ck.text(m.get("dtype"), f"{p}.dtype")
-        if dtype is not None and dtype not in DTYPES:
-            ck.err(m["dtype"].line, f"{p}.dtype", f"{show(dtype)} is not a dtype", "write float32, float16 or bfloat16")
-            dtype = None
+        name = read(ck, m, F.MODEL, "name", p)
+        languages = read(ck, m, F.MODEL, "languages", p)
+        dtype = read(ck, m, F.MODEL, "dtype", p)
         key = (mid, revision, dtype)
         if key in seen:
             rev = f" at revision {show(revision)}" if revision else ""
@@ -310,8 +297,8 @@ def _models(ck: _Checker, node: YNode) -> list[ModelSpec]:
     return [ModelSpec(r[0], r[1], r[2], r[3], s, r[4], r[5], r[6], r[7]) for r, s in zip(rows, slugs)]
 
 
-def _reference(ck: _Checker, node: YNode | None, path: str, words: list[Word] | None) -> Span | None:
-    ref = ck.text(node, path, empty_fix="write a word or phrase from a or b")
+def _reference(ck: _Checker, node: YNode | None, path: str, words: list[Word] | None, field: Field = F.CANDIDATE) -> Span | None:
+    ref = field.read(ck, node, path)
     if ref is None or words is None:
         return None
     try:
@@ -326,11 +313,11 @@ def _coref(ck: _Checker, node: YNode, path: str, a: str | None, b: str | None) -
     pairs = []
     for j, item in enumerate(ck.items(node, path, "pronoun/antecedent pair") or []):
         p = f"{path}[{j}]"
-        m = ck.mapping(item, p, COREF_KEYS, {"pronoun": "add 'pronoun: <word>'", "antecedent": "add 'antecedent: <word or phrase>'"})
+        m = ck.mapping(item, p, F.COREF)
         if m is None:
             continue
-        pron = _reference(ck, m.get("pronoun"), f"{p}.pronoun", words)
-        ante = _reference(ck, m.get("antecedent"), f"{p}.antecedent", words)
+        pron = _reference(ck, m.get("pronoun"), f"{p}.pronoun", words, F.COREF["pronoun"])
+        ante = _reference(ck, m.get("antecedent"), f"{p}.antecedent", words, F.COREF["antecedent"])
         ok = pron is not None and ante is not None
         if ok and ante.overlaps(pron):
             ck.err(m["antecedent"].line, f"{p}.antecedent", "the antecedent overlaps the pronoun",
@@ -373,24 +360,24 @@ def _examples(ck: _Checker, node: YNode) -> list[Example]:
     explicit: dict[str, int] = {}
     for i, item in enumerate(ck.items(node, "examples", "example") or []):
         p = f"examples[{i}]"
-        m = ck.mapping(item, p, EXAMPLE_KEYS, {"language": "add 'language: <code>' (e.g. en)", "a": "add 'a: <sentence>'"})
+        m = ck.mapping(item, p, F.EXAMPLE)
         if m is None:
             continue
-        ex_id = ck.text(m.get("id"), f"{p}.id", empty_fix="write an id, or remove the key to derive one from the text")
+        ex_id = read(ck, m, F.EXAMPLE, "id", p)
         if ex_id is not None:
             if ex_id in explicit:
                 ck.err(m["id"].line, f"{p}.id", f"duplicate id {show(ex_id)} (also at line {explicit[ex_id]})", "give each example its own id")
             else:
                 explicit[ex_id] = m["id"].line
-        language = ck.language(m["language"], f"{p}.language") if "language" in m else None
-        a = ck.text(m.get("a"), f"{p}.a", empty_fix="write the sentence")
-        b = ck.text(m.get("b"), f"{p}.b", empty_fix="write the second sentence, or remove the key")
+        language = read(ck, m, F.EXAMPLE, "language", p) if "language" in m else None
+        a = read(ck, m, F.EXAMPLE, "a", p)
+        b = read(ck, m, F.EXAMPLE, "b", p)
         b_bad = "b" in m and b is None
         for key, text in (("a", a), ("b", b)):
             if text is not None and not split_words(text):
                 ck.err(m[key].line, f"{p}.{key}", "the text has no words", "write a sentence")
-        group = ck.text(m.get("group"), f"{p}.group", empty_fix="write a group name, or remove the key")
-        shown = ck.boolean(m.get("show"), f"{p}.show")
+        group = read(ck, m, F.EXAMPLE, "group", p)
+        shown = read(ck, m, F.EXAMPLE, "show", p)
         coref = _coref(ck, m["coref"], f"{p}.coref", None if b_bad else a, b) if "coref" in m else []
         rows.append([ex_id, language or "", a or "", b, tuple(coref), group, True if shown is None else shown, item.line])
     derived = iter(unique_slugs(list(explicit) + [_derived_id(r[2]) for r in rows if r[0] is None])[len(explicit):])
@@ -407,24 +394,10 @@ def _derived_id(a: str) -> str:
 
 
 def _settings(ck: _Checker, node: YNode) -> Settings:
-    m = ck.mapping(node, "settings", SETTINGS_KEYS, {})
+    m = ck.mapping(node, "settings", F.SETTINGS)
     if not m:
         return Settings()
-    out = {}
-    if "max_length" in m:
-        out["max_length"] = ck.integer(m["max_length"], "settings.max_length", 8, 100000, "128")
-    if "truncation" in m:
-        value = ck.text(m["truncation"], "settings.truncation")
-        if value is not None and value not in ("warn", "error"):
-            ck.err(m["truncation"].line, "settings.truncation", f"{show(value)} is not a choice", "write warn or error")
-            value = None
-        out["truncation"] = value
-    if "display_limit" in m:
-        out["display_limit"] = ck.integer(m["display_limit"], "settings.display_limit", 0, None, "200")
-    if "neuron" in m:
-        out["neuron"] = ck.boolean(m["neuron"], "settings.neuron")
-    if "predictions" in m:
-        out["predictions"] = ck.boolean(m["predictions"], "settings.predictions")
+    out = {key: read(ck, m, F.SETTINGS, key, "settings") for key in F.SETTINGS if key in m}
     return Settings(**{k: v for k, v in out.items() if v is not None})
 
 
@@ -432,30 +405,13 @@ def _expect(ck: _Checker, node: YNode, models: list[ModelSpec]) -> list[Expectat
     out = []
     for i, item in enumerate(ck.items(node, "expect", "expected head") or []):
         p = f"expect[{i}]"
-        required = {"model": "add 'model: <model id, name or slug>'", "layer": "add 'layer: <0-based layer>'",
-                    "head": "add 'head: <0-based head>'", "label": "add 'label: <" + "|".join(LABELS) + ">'"}
-        m = ck.mapping(item, p, EXPECT_KEYS, required)
+        m = ck.mapping(item, p, F.EXPECT)
         if m is None:
             continue
-        model = ck.text(m.get("model"), f"{p}.model", empty_fix="write a model id, name or slug")
-        slug = None
-        if model is not None:
-            hits = list(dict.fromkeys(s.slug for s in models if model in (s.id, s.name, s.slug)))
-            if len(hits) == 1:
-                slug = hits[0]
-            elif hits:
-                ck.err(m["model"].line, f"{p}.model", f"{show(model)} names {len(hits)} models", "write a model slug: " + ", ".join(hits))
-            elif models:
-                ck.err(m["model"].line, f"{p}.model", f"{show(model)} is not a model of this manifest",
-                       "write a model id, name or slug: " + ", ".join(s.slug for s in models[:10]))
-        layer = ck.integer(m.get("layer"), f"{p}.layer", 0, None, "0")
-        head = ck.integer(m.get("head"), f"{p}.head", 0, None, "0")
-        label = ck.text(m.get("label"), f"{p}.label")
-        if label is not None and label not in LABELS:
-            close = difflib.get_close_matches(label, LABELS, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            ck.err(m["label"].line, f"{p}.label", f"{show(label)} is not a head label", f"{hint}labels: " + ", ".join(LABELS))
-            label = None
+        slug = _model_ref(ck, m, F.EXPECT, "model", p, models)
+        layer = read(ck, m, F.EXPECT, "layer", p)
+        head = read(ck, m, F.EXPECT, "head", p)
+        label = read(ck, m, F.EXPECT, "label", p)
         if None not in (slug, layer, head, label):
             out.append(Expectation(slug, layer, head, label, item.line))
     return out
@@ -471,7 +427,7 @@ def _include(ck: _Checker, node: YNode, own: list[Example], stack: tuple[str, ..
     slugs = {e.slug: e.id for e in own}
     for i, item in enumerate(ck.items(node, "include", "manifest file") or []):
         p = f"include[{i}]"
-        rel = ck.text(item, p, empty_fix="write the path of a manifest file, relative to this one")
+        rel = F.INCLUDE_ITEM.read(ck, item, p)
         if rel is None:
             continue
         shown = os.path.join(os.path.dirname(ck.file), os.path.expanduser(rel))
@@ -506,11 +462,13 @@ def _include(ck: _Checker, node: YNode, own: list[Example], stack: tuple[str, ..
     return out
 
 
-def _model_ref(ck: _Checker, node: YNode | None, path: str, models: list[ModelSpec]) -> str | None:
-    """The slug of the model a `model`-like value names (by id, name or slug); problems reported."""
-    model = ck.text(node, path, empty_fix="write a model id, name or slug")
+def _model_ref(ck: _Checker, m: dict[str, YNode], fields: dict[str, Field], key: str, path: str,
+               models: list[ModelSpec]) -> str | None:
+    """The slug of the model that ``key`` of mapping ``m`` names (by id, name or slug); problems reported."""
+    model = read(ck, m, fields, key, path)
     if model is None:
         return None
+    node, path = m[key], f"{path}.{key}"
     hits = list(dict.fromkeys(s.slug for s in models if model in (s.id, s.name, s.slug)))
     if len(hits) == 1:
         return hits[0]
@@ -528,12 +486,11 @@ def _diffs(ck: _Checker, node: YNode, models: list[ModelSpec]) -> list[ModelDiff
     seen: dict[tuple[str, str], int] = {}
     for i, item in enumerate(ck.items(node, "diffs", "model diff") or []):
         p = f"diffs[{i}]"
-        m = ck.mapping(item, p, DIFF_KEYS, {"base": "add 'base: <model id, name or slug>'",
-                                             "other": "add 'other: <model id, name or slug>'"})
+        m = ck.mapping(item, p, F.DIFF)
         if m is None:
             continue
-        base = _model_ref(ck, m.get("base"), f"{p}.base", models)
-        other = _model_ref(ck, m.get("other"), f"{p}.other", models)
+        base = _model_ref(ck, m, F.DIFF, "base", p, models)
+        other = _model_ref(ck, m, F.DIFF, "other", p, models)
         if base is None or other is None:
             continue
         if base == other:
@@ -566,13 +523,12 @@ def _runs(ck: _Checker, node: YNode) -> list[TrainingRun]:
     ids: dict[str, int] = {}
     for i, item in enumerate(ck.items(node, "runs", "training run") or []):
         p = f"runs[{i}]"
-        m = ck.mapping(item, p, RUN_KEYS, {"id": "add 'id: <short name>'",
-                                           "path": "add 'path: <trainer_state.json, TensorBoard folder or .csv>'"})
+        m = ck.mapping(item, p, F.RUN)
         if m is None:
             continue
-        run_id = ck.text(m.get("id"), f"{p}.id", empty_fix="write a short name for the run")
-        rel = ck.text(m.get("path"), f"{p}.path", empty_fix="write the path of a trainer_state.json, TensorBoard folder or .csv")
-        name = ck.text(m.get("name"), f"{p}.name", empty_fix="write a display name, or remove the key")
+        run_id = read(ck, m, F.RUN, "id", p)
+        rel = read(ck, m, F.RUN, "path", p)
+        name = read(ck, m, F.RUN, "name", p)
         if run_id is not None:
             if run_id in ids:
                 ck.err(m["id"].line, f"{p}.id", f"duplicate run id {show(run_id)} (also at line {ids[run_id]})",
@@ -614,20 +570,19 @@ def parse_manifest(text: str, path: str = "<string>", *, check_paths: bool = Tru
     try:
         root = load_nodes(text)
     except YamlProblem as exc:
-        raise ManifestError([_one_line(f"{file}:{exc.line}: YAML syntax error: {exc.problem}; "
+        raise ManifestError([one_line(f"{file}:{exc.line}: YAML syntax error: {exc.problem}; "
                                        "fix the YAML near this line (quote text containing ': ', '#' or leading special characters)")]) from None
     if root is None:
         raise ManifestError([f"{file}:1: the file is empty; write a manifest with 'models:' and 'examples:' (see examples/demo.yaml)"])
     if root.kind != "map":
         raise ManifestError([f"{file}:{root.line}: the top level is {_describe(root)}, not a mapping; "
                              "start the file with 'models:' and 'examples:' keys"])
-    required = {"models": "add 'models:' with at least one '- id: ...' item",
-                "examples": "add 'examples:' with at least one '- language: ..., a: ...' item"}
+    required = {key: field.required for key, field in F.TOP.items() if field.required}
     if any(entry.key == "include" and entry.node.kind != "null" for entry in root.value):
         del required["examples"]  # examples may all come from included files
-    m = ck.mapping(root, "", TOP_KEYS, required)
+    m = ck.mapping(root, "", F.TOP, required)
     assert m is not None
-    title = ck.text(m["title"], "title", empty_fix="write a title, or remove the key") if "title" in m else DEFAULT_TITLE
+    title = read(ck, m, F.TOP, "title", "") if "title" in m else DEFAULT_TITLE
     models = _models(ck, m["models"]) if "models" in m else []
     examples = _examples(ck, m["examples"]) if "examples" in m else []
     # `settings:`, `expect:` or `include:` with nothing under it (e.g. all commented out) counts as absent

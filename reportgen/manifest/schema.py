@@ -1,4 +1,4 @@
-"""Frozen data classes describing a validated manifest (design.md section 2).
+"""Frozen data classes describing a validated manifest.
 
 Everything here is plain data; `reportgen.manifest.load` builds it and checks every rule. `Word` and
 `Span` live in `reportgen.manifest.words` (which splits text into them) and are re-exported here.
@@ -10,7 +10,11 @@ from dataclasses import dataclass
 
 from .words import Span, Word, example_words
 
-__all__ = ["CorefPair", "Example", "Expectation", "Manifest", "ModelDiff", "ModelSpec", "Settings", "Span",
+#: The head labels an ``expect:`` entry may name: the labels with a threshold (``analysis.labels``), the
+#: self pattern and coreference. The one list of them; ``analysis.claims`` checks claims on it.
+HEAD_LABELS: tuple[str, ...] = ("previous", "next", "self", "cls", "sep", "punct", "broad", "coreference")
+
+__all__ = ["HEAD_LABELS", "CorefPair", "Example", "Expectation", "Manifest", "ModelDiff", "ModelSpec", "Settings", "Span",
            "TrainingRun", "Word"]
 
 

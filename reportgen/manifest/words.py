@@ -1,4 +1,4 @@
-"""Word splitting and coreference reference resolution (design.md section 2).
+"""Word splitting and coreference reference resolution.
 
 Definitions:
 - A word is a maximal run of letters (Unicode category L*), digits (N*) and combining marks (M*),

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from reportgen.errors import RunError
+from reportgen.errors import RunError, UserError
 
 PACKAGE_PREFIX = "package:"
 
@@ -113,7 +113,7 @@ def _load_encoder(auto_class: Any, target: str, ref: str, **kwargs: Any) -> Any:
     Weights of a head (unexpected keys) and a missing pooler are expected for a checkpoint saved with a head;
     any other weight missing from the checkpoint (randomly initialised) gets one ``warning:`` line.
     """
-    from transformers.utils import logging as hf_logging
+    from transformers.utils import logging as hf_logging  # deferred: transformers loads only when a model runs
 
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
@@ -135,9 +135,7 @@ def check_device(name: str) -> None:
     ``--device cuda`` on a machine whose torch has no CUDA, an index past the last GPU, or a name torch
     does not know would otherwise fail with a traceback once the first model loads.
     """
-    import torch
-
-    from reportgen.errors import UserError
+    import torch  # deferred: torch loads only when a model runs
 
     try:
         device = torch.device(name)
@@ -156,9 +154,9 @@ def check_device(name: str) -> None:
 def load_model(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None,
                device: str = "cpu", dtype: str = "float32") -> LoadedModel:
     """Load model and fast tokenizer; raise RunError naming the model on any failure."""
-    import torch
-    import transformers
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    import torch  # deferred: torch loads only when a model runs
+    import transformers  # deferred: transformers loads only when a model runs
+    from transformers import AutoConfig, AutoModel, AutoTokenizer  # deferred: transformers loads only when a model runs
 
     location = resolve_location(ref, revision, base_dir)
     kwargs: dict[str, Any] = {}
@@ -210,7 +208,7 @@ def load_model(ref: str, revision: str | None = None, base_dir: str | os.PathLik
 
 def load_tokenizer(ref: str, revision: str | None = None, base_dir: str | os.PathLike | None = None):
     """The model's fast tokenizer alone (no weights); RunError naming the model on any failure."""
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # deferred: transformers loads only when a model runs
 
     location = resolve_location(ref, revision, base_dir)
     kwargs = {"revision": location.revision} if location.kind == "hub" and location.revision else {}
@@ -232,7 +230,7 @@ def peek_revision(ref: str, revision: str | None = None, base_dir: str | os.Path
     location = resolve_location(ref, revision, base_dir)
     if location.kind != "hub":
         return location, "sha256:" + hash_folder(location.target)
-    from transformers import AutoConfig
+    from transformers import AutoConfig  # deferred: transformers loads only when a model runs
 
     try:
         config = AutoConfig.from_pretrained(location.target, **({"revision": revision} if revision else {}))

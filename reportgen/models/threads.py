@@ -64,7 +64,7 @@ def cgroup_quota() -> float | None:
 def set_threads(requested: int | None = None) -> int:
     """Set torch's intra-op thread count for this run and return it: ``requested`` when given, else the
     budget (never more than torch's own choice); an environment setting is kept."""
-    import torch
+    import torch  # deferred: torch loads only when a model runs
 
     if requested is not None:
         torch.set_num_threads(requested)

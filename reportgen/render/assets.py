@@ -9,6 +9,9 @@ pages take the lists from here.
 from __future__ import annotations
 
 import posixpath
+from pathlib import Path
+
+from reportgen.render.templates import assets_dir
 
 ASSET_DIR = "assets/reportgen"  # inside docs_dir (site_src/), copied from templates/assets/reportgen/
 
@@ -30,3 +33,8 @@ RUN_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + ("runs.js",)
 def script_srcs(scripts: tuple[str, ...], to_root: str) -> list[str]:
     """The ``src`` of each script for a page whose path back to the site root is ``to_root`` ("../")."""
     return [posixpath.join(to_root, ASSET_DIR, name) for name in scripts]
+
+
+def script_files(scripts: tuple[str, ...]) -> list[Path]:
+    """The shipped file of each script, in load order (for exporters that inline the scripts)."""
+    return [assets_dir() / "reportgen" / name for name in scripts]

@@ -14,9 +14,13 @@ import numpy as np
 
 from reportgen.analysis import claims as claims_mod
 from reportgen.analysis import compare
-from reportgen.analysis.atlas import link_examples
+from reportgen.analysis.atlas import link_examples, per_example_coref
+from reportgen.analysis.coref import coref_scores
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.render.coref_marks import pronoun_token
+from reportgen.render.pages import front_matter, run_provenances
 from reportgen.render.templates import environment
+from reportgen.render.text import fmt
 
 ATLAS_DIR = "atlas"
 COMPARE_PAGE = "compare.md"
@@ -52,13 +56,6 @@ LABEL_MAP = {"previous": "prev", "next": "next", "broad": "entropy", "cls": "cls
 
 def atlas_page(slug: str) -> str:
     return f"{ATLAS_DIR}/{slug}.md"
-
-
-def fmt(value, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    value = float(value)
-    return "–" if not math.isfinite(value) else f"{value:.{digits}f}"
 
 
 def head_name(layer: int, head: int) -> str:
@@ -97,8 +94,6 @@ def head_href(prefix: str, slug: str, layer: int, head: int) -> str:
 def pronoun_tokens(context, stats, slug: str) -> dict[str, list[int | None]]:
     """Per example of the model, the pronoun token of each usable pair (those ``pairs_detail`` lists, in
     its order): coreference links pin it."""
-    from reportgen.render.coref_marks import pronoun_token
-
     out: dict[str, list[int | None]] = {}
     for item in stats:
         record = context.records.get((slug, item.example.slug))
@@ -372,7 +367,6 @@ def _scores_for_compare(heads: dict) -> dict[str, np.ndarray]:
 
 def _common_scores(stats_a, stats_b) -> tuple[dict, dict, int]:
     """Scores of two models over the examples both ran (token-weighted; coreference over their pairs)."""
-    from reportgen.analysis.coref import coref_scores
 
     ia, ib = compare.common_indices([s.example.slug for s in stats_a], [s.example.slug for s in stats_b])
     out = []
@@ -428,7 +422,6 @@ def _head_cell(entry) -> dict | None:
 
 def languages_view(context, stats_by_model: dict) -> list[dict]:
     """Per model: translation groups, per-language pooled scores and correlations, per-head values."""
-    from reportgen.analysis.atlas import per_example_coref
 
     out = []
     for run in context.runs:
@@ -521,7 +514,6 @@ def _coref_languages(heads: dict) -> dict | None:
 
 def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
     """Yield (path relative to site_src, text) for every atlas page and the compare page."""
-    from reportgen.render.pages import front_matter, run_provenances
 
     env = environment()
     results = claims_mod.check_claims(context.manifest.expect, context.heads_files)

@@ -1,4 +1,4 @@
-"""Beyond attention maps (issue 8): rollout and prediction data files, model-diff pages, training-run pages.
+"""Beyond attention maps: rollout and prediction data files, model-diff pages, training-run pages.
 
 - Per shown (model, example): ``R.js`` (attention rollout, uint8 [L, n, n]) and ``P.js`` (masked-token
   predictions), loaded on demand by the viewer's Rollout and Predictions views; ``meta.js`` says
@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,9 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
+from reportgen.analysis.model_diff import head_js_sums, score_changes
+from reportgen.extract.predictions import STATUS_TEXT
 from reportgen.render.assets import RUN_SCRIPTS, script_srcs
+from reportgen.render.atlas import MAPS
 from reportgen.render.fs import write_text
+from reportgen.render.mkdocs_config import nav_title
+from reportgen.render.pages import front_matter
 from reportgen.render.payload import Base64, data_chunks, data_script
+from reportgen.render.templates import environment
+from reportgen.render.text import fmt as _fmt
+from reportgen.store.quantize import dequantize
 
 ROLLOUT_FILE = "R.js"
 PREDICTIONS_FILE = "P.js"
@@ -84,7 +93,6 @@ def kept_extras(record) -> dict:
 
 def meta_fields(record) -> dict:
     """Extra fields of ``meta.js``: which rollout and prediction files exist, and why not."""
-    from reportgen.extract.predictions import STATUS_TEXT
 
     status = _text(record.extras.get("pred_status")) or "unknown"
     text = STATUS_TEXT.get(status, "No masked-token predictions are stored for this example.")
@@ -103,7 +111,7 @@ class DiffCollector:
     """Accumulates per-head Jensen-Shannon sums for every ``diffs:`` pair while records stream in."""
 
     def __init__(self, manifest):
-        from reportgen.pipeline import examples_for
+        from reportgen.pipeline import examples_for  # deferred: pipeline imports this module (planning helpers still live in pipeline)
 
         specs = {s.slug: s for s in manifest.models}
         self.pairs = [(d.base, d.other) for d in getattr(manifest, "diffs", ())]
@@ -137,7 +145,6 @@ class DiffCollector:
                 acc["mismatch"].append(example)
                 continue
             other_attention = np.load(path)
-            from reportgen.analysis.model_diff import head_js_sums
 
             base_att, other_att = (other_attention, attention) if model == pair[1] else (attention, other_attention)
             acc["per_example"][example] = head_js_sums(base_att.astype(np.float64), other_att.astype(np.float64),
@@ -173,18 +180,8 @@ def _diff_attention(record) -> tuple[np.ndarray, str]:
     f16 = record.extras.get("attention_f16")
     if f16 is not None:
         return np.asarray(f16, dtype=np.float16), "float16"
-    from reportgen.store.quantize import dequantize
 
     return dequantize(record.attention_q).astype(np.float16), "uint8"
-
-
-def _fmt(value, digits: int = 3, signed: bool = False) -> str:
-    if value is None or not math.isfinite(float(value)):
-        return "–"
-    value = float(value)
-    if abs(value) < 0.5 * 10 ** -digits:
-        value = 0.0  # no "-0.000"
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
 def _heat(key: str, grid: np.ndarray, signed: bool, what: str, digits: int = 3) -> dict:
@@ -208,8 +205,6 @@ def _heat(key: str, grid: np.ndarray, signed: bool, what: str, digits: int = 3) 
 
 def diff_views(context, collector: DiffCollector) -> list[dict]:
     """One view per ``diffs:`` entry (for ``diff.html.j2``)."""
-    from reportgen.analysis.model_diff import score_changes
-    from reportgen.render.atlas import MAPS
 
     runs = {r.spec.slug: r for r in context.runs}
     views = []
@@ -268,9 +263,6 @@ def diff_views(context, collector: DiffCollector) -> list[dict]:
 
 def render(context, collector: DiffCollector, runs_data: list, root: Path) -> Iterator[tuple[str, str]]:
     """Yield (path relative to site_src, text) for diff and run pages; writes the run data files."""
-    from reportgen.render.mkdocs_config import nav_title
-    from reportgen.render.pages import front_matter
-    from reportgen.render.templates import environment
 
     env = environment()
     nav_diffs, nav_runs = [], []
@@ -295,7 +287,6 @@ def render(context, collector: DiffCollector, runs_data: list, root: Path) -> It
 
 def _display_path(path: str, manifest_path: str | None) -> str:
     """The run's path relative to the manifest's folder when inside it (no absolute paths on pages)."""
-    import os
 
     if manifest_path:
         folder = os.path.dirname(os.path.abspath(manifest_path))

@@ -15,9 +15,11 @@ import numpy as np
 
 from reportgen.analysis.atlas import per_example_coref, rank_grid, top_examples
 from reportgen.analysis.patterns import PATTERNS
-from reportgen.render.atlas import (MAPS, _bar, _ci, _map_grids, _pronoun, exbert, fmt, head_page, pronoun_tokens,
+from reportgen.render.atlas import (MAPS, _bar, _ci, _map_grids, _pronoun, exbert, head_page, pronoun_tokens,
                                     viewer_href)
+from reportgen.render.pages import front_matter
 from reportgen.render.templates import environment
+from reportgen.render.text import fmt
 
 TOP_EXAMPLES = 3
 PREFIX = "../../"  # from heads/<model>/ back to the site root
@@ -104,8 +106,6 @@ def head_view(run, heads: dict, stats, layer: int, head: int, grids, ranks, scor
 
 def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
     """Yield (path relative to site_src, text) for every head of every model with a heads file."""
-    from reportgen.render.pages import front_matter
-
     env = environment()
     template = env.get_template("head.html.j2")
     for run in context.runs:

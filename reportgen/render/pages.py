@@ -17,7 +17,7 @@ from reportgen.analysis.labels import THRESHOLDS
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.render.assets import VIEWER_SCRIPTS, script_srcs
 from reportgen.render.templates import environment
-from reportgen.render.text import html_text
+from reportgen.render.text import fmt, html_text
 from reportgen.store.quantize import MAX_ERROR
 
 PATTERN_TITLES = {
@@ -61,10 +61,6 @@ def cell_style(value: float | None, high: float) -> str:
         return ""
     alpha = max(0.0, min(1.0, value / high))
     return f"background: rgba(33, 102, 172, {alpha * 0.85:.3f}); color: {'#fff' if alpha > 0.55 else 'inherit'}"
-
-
-def fmt(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
 def pattern_tables(heads: dict) -> list[dict]:

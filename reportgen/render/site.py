@@ -12,14 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
+from reportgen.analysis.patterns import PatternSums
 from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
-from reportgen.render import beyond, pages
+from reportgen.render import atlas, beyond, head_pages, pages
+from reportgen.render.changes_page import write_changes
 from reportgen.render.coref_marks import pair_marks
 from reportgen.render.fs import StagedDir, deferred_signals, write_staged, write_text
 from reportgen.render.mkdocs_config import HOOKS_FILE, mkdocs_config
 from reportgen.render.payload import (data_chunks, data_script, layer_file_names, layer_object, meta_object,
                                       qk_file_names, qk_object)
 from reportgen.render.templates import assets_dir
+from reportgen.runs import load_runs
 
 INDEX_SCHEMA = "reportgen.index/1"
 
@@ -31,11 +34,9 @@ class SiteWriter:
         self.manifest = manifest
         self.out = Path(out)
         self.config_path = Path(config_path)
-        from reportgen.render.beyond import DiffCollector
-        from reportgen.runs import load_runs
 
         self.training_runs = load_runs(manifest)  # before anything is written: a broken log is bad input
-        self.diffs = DiffCollector(manifest)
+        self.diffs = beyond.DiffCollector(manifest)
         self.stage = StagedDir(self.out)
         self.root = self.stage.path
         self.shown = self._shown_examples()
@@ -46,7 +47,7 @@ class SiteWriter:
         self.changes = None  # then: the change report (dict, see analysis.changes)
 
     def _shown_examples(self) -> set[str]:
-        from reportgen.pipeline import shown_slugs
+        from reportgen.pipeline import shown_slugs  # deferred: pipeline imports this module (planning helpers still live in pipeline)
 
         return shown_slugs(self.manifest)
 
@@ -55,7 +56,6 @@ class SiteWriter:
 
     def sink(self, run, example, record):
         """Write the record's viewer files (shown examples only); keep its small statistics."""
-        from reportgen.analysis.patterns import PatternSums
 
         model = run.spec.slug
         names = {}
@@ -119,18 +119,13 @@ class SiteWriter:
         write_text(self.root / "data" / "index.json", json.dumps(self._index(runs), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         context = pages.SiteContext(manifest, runs, heads_files, self.records, self.shown)
         if self.previous is not None:
-            from reportgen.render.changes_page import write_changes
-
             self.changes = context.changes = write_changes(self.root, self.previous, heads_files,
                                                            self.compare_threshold)
         for relative, text in pages.render_all(context):
             write_text(self.root / relative, text)
-        from reportgen.render import atlas
 
         for relative, text in atlas.render(context, self.stats):
             write_text(self.root / relative, text)
-        from reportgen.render import head_pages
-
         for relative, text in head_pages.render(context, self.stats):
             write_text(self.root / relative, text)
         for relative, text in beyond.render(context, self.diffs, self.training_runs, self.root):

@@ -11,6 +11,7 @@ Jinja syntax needs nothing: values are data, never templates.
 """
 from __future__ import annotations
 
+import math
 import re
 
 from markupsafe import Markup, escape
@@ -41,3 +42,14 @@ def finalize(value):
     if isinstance(value, str) and not isinstance(value, Markup):
         return html_text(value)
     return value
+
+
+def fmt(value, digits: int = 3, signed: bool = False) -> str:
+    """A number as pages print it: ``digits`` decimals (with a sign when ``signed``), "–" for None, NaN
+    or infinity, and no "-0.000" for a value that rounds to zero."""
+    if value is None or not math.isfinite(float(value)):
+        return "–"
+    value = float(value)
+    if abs(value) < 0.5 * 10 ** -digits:
+        value = 0.0
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"

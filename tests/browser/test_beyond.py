@@ -1,4 +1,4 @@
-"""Issue 8 in Chromium from file://: the Rollout and Predictions views, the model-diff page and the
+"""Beyond attention maps in Chromium from file://: the Rollout and Predictions views, the model-diff page and the
 training-run charts draw (canvas pixels), with no console error and no request that is not file:.
 On tiny models, and the Predictions view on the built-in demo's real splade-tiny.
 """

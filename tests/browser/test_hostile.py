@@ -1,4 +1,4 @@
-"""Hostile and unusual text on a real built site (issue 6, item 3).
+"""Hostile and unusual text on a real built site.
 
 ``tests/data/hostile.yaml`` puts HTML, ``</script>``, ``<img onerror>``, quotes, backticks, Markdown,
 Jinja, a null byte, a tab, a 500-letter word, Arabic, Hebrew, combining marks, emoji, Turkish ı/İ and

@@ -1,4 +1,4 @@
-"""A 1,000-example site (issue 7 acceptance: it builds, and its home, atlas and an example page open).
+"""A 1,000-example site (it builds, and its home, atlas and an example page open).
 
 Once per module, ``python -m reportgen build MANIFEST --site`` (a fresh process, as a user runs it)
 builds the site of bench/gen_manifest.py's 1,000 English/Turkish/German pairs (every fourth with a

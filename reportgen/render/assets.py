@@ -26,6 +26,9 @@ VIEWER_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + (
     "export.js", "boot.js",
 )
 
+# Pages with sortable or filterable tables (example lists, model pages, atlases, head pages): no viewer.
+TABLE_SCRIPTS: tuple[str, ...] = ("tables.js",)
+
 # Training-run pages: the run charts only.
 RUN_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + ("runs.js",)
 

@@ -17,6 +17,7 @@ from reportgen.analysis import compare
 from reportgen.analysis.atlas import link_examples, per_example_coref
 from reportgen.analysis.coref import coref_scores
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.render.assets import TABLE_SCRIPTS, script_srcs
 from reportgen.render.coref_marks import pronoun_token
 from reportgen.render.pages import front_matter, run_provenances
 from reportgen.render.templates import environment
@@ -523,7 +524,8 @@ def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
             continue
         view = atlas_view(context, run, heads, stats_by_model.get(run.spec.slug, []), results)
         yield atlas_page(run.spec.slug), front_matter(f"Head atlas: {run.spec.name}") + env.get_template(
-            "atlas.html.j2").render(atlas=view, fmt=fmt)
+            "atlas.html.j2").render(atlas=view, fmt=fmt,
+                                    table_scripts=script_srcs(TABLE_SCRIPTS, "../"))
     yield COMPARE_PAGE, front_matter("Compare models and languages") + env.get_template("compare.html.j2").render(
         models=models_view(context, stats_by_model), languages=languages_view(context, stats_by_model),
         claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt, provenances=run_provenances(context))

@@ -16,7 +16,8 @@ import numpy as np
 from reportgen.analysis.atlas import per_example_coref, rank_grid, top_examples
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.render.atlas import (MAPS, _bar, _ci, _map_grids, _pronoun, exbert, head_page, pronoun_tokens,
-                                    viewer_href)
+                                    verdict, viewer_href)
+from reportgen.render.assets import TABLE_SCRIPTS, script_srcs
 from reportgen.render.pages import front_matter
 from reportgen.render.templates import environment
 from reportgen.render.text import fmt
@@ -104,6 +105,17 @@ def head_view(run, heads: dict, stats, layer: int, head: int, grids, ranks, scor
             "layers": heads["model"]["layers"], "heads": heads["model"]["heads"]}
 
 
+def model_verdicts(heads_files: dict) -> dict[str, dict]:
+    """model slug -> the atlas's coreference verdict over all pairs ({"text", "ok"}), for model pages."""
+    out = {}
+    for slug, heads in heads_files.items():
+        c = heads.get("coreference")
+        if c:
+            found = verdict(c["ranking"], c["baselines"])
+            out[slug] = {"text": found["text"], "ok": found["ok"]}
+    return out
+
+
 def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
     """Yield (path relative to site_src, text) for every head of every model with a heads file."""
     env = environment()
@@ -124,4 +136,5 @@ def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
             for head in range(H):
                 view = head_view(run, heads, stats, layer, head, grids, ranks, scores, tops, pronouns)
                 title = f"Head {layer}-{head} of {run.spec.name}"
-                yield head_page(run.spec.slug, layer, head), front_matter(title) + template.render(h=view, prefix=PREFIX)
+                yield head_page(run.spec.slug, layer, head), front_matter(title) + template.render(
+                    h=view, prefix=PREFIX, table_scripts=script_srcs(TABLE_SCRIPTS, PREFIX))

@@ -15,7 +15,7 @@ import yaml
 
 from reportgen.analysis.labels import THRESHOLDS
 from reportgen.analysis.patterns import PATTERNS
-from reportgen.render.assets import VIEWER_SCRIPTS, script_srcs
+from reportgen.render.assets import TABLE_SCRIPTS, VIEWER_SCRIPTS, script_srcs
 from reportgen.render.templates import environment
 from reportgen.render.text import fmt, html_text
 from reportgen.store.quantize import MAX_ERROR
@@ -42,6 +42,7 @@ class SiteContext:
     records: dict
     shown: set
     changes: dict | None = None  # `build --compare`: the change report; adds changes.md to the nav
+    verdicts: dict | None = None  # model slug -> coreference verdict {"text", "ok"} (render.head_pages)
 
 
 def front_matter(title: str, wide: bool = False) -> str:
@@ -80,7 +81,7 @@ def _model_view(run, context: SiteContext) -> dict:
     examples = [e for e in run.examples if (run.spec.slug, e.slug) in context.records]
     return {"run": run, "spec": run.spec, "heads": heads, "examples": examples,
             "tables": pattern_tables(heads) if heads else [], "thresholds": THRESHOLDS,
-            "provenance": run.provenance}
+            "provenance": run.provenance, "verdict": (context.verdicts or {}).get(run.spec.slug)}
 
 
 def run_provenances(context: SiteContext) -> list[tuple[str, dict]]:
@@ -112,7 +113,7 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
         if view["heads"] is None:
             continue
         yield f"models/{view['spec'].slug}.md", front_matter(view["spec"].name) + env.get_template("model.html.j2").render(
-            model=view, fmt=fmt, shown=context.shown)
+            model=view, fmt=fmt, shown=context.shown, table_scripts=script_srcs(TABLE_SCRIPTS, "../"))
     pages = max(1, math.ceil(len(manifest.examples) / EXAMPLES_PER_PAGE))
     for page in range(pages):
         chunk = manifest.examples[page * EXAMPLES_PER_PAGE:(page + 1) * EXAMPLES_PER_PAGE]
@@ -121,6 +122,9 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
             "examples.html.j2").render(examples=chunk, page=page + 1, pages=pages, by_example=by_example,
                                        provenances=run_provenances(context),
                                        shown=context.shown, first=page * EXAMPLES_PER_PAGE,
+                                       languages=sorted({e.language for e in manifest.examples}),
+                                       model_names=[(v["spec"].slug, v["spec"].name) for v in models],
+                                       table_scripts=script_srcs(TABLE_SCRIPTS, ""),
                                        total_examples=len(manifest.examples), **limits,
                                        page_names=[list_page_name(k).replace(".md", ".html") for k in range(pages)])
     paged = [e for e in manifest.examples if e.slug in context.shown]

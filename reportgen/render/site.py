@@ -118,6 +118,7 @@ class SiteWriter:
                 write_text(self.data_dir(slug, example.slug) / "meta.js", data_script(meta))
         write_text(self.root / "data" / "index.json", json.dumps(self._index(runs), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         context = pages.SiteContext(manifest, runs, heads_files, self.records, self.shown)
+        context.verdicts = head_pages.model_verdicts(heads_files)
         if self.previous is not None:
             self.changes = context.changes = write_changes(self.root, self.previous, heads_files,
                                                            self.compare_threshold)

@@ -23,7 +23,7 @@ VIEWER_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + (
     "links.js", "viewer.js", "state.js", "coref.js",
     "views/head.js", "views/model.js", "views/neuron.js", "views/matrix.js", "views/rollout.js",
     "views/predictions.js",
-    "export.js", "boot.js",
+    "keyboard.js", "export.js", "boot.js",
 )
 
 # Pages with sortable or filterable tables (example lists, model pages, atlases, head pages): no viewer.

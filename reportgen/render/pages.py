@@ -11,11 +11,13 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import yaml
 
 from reportgen.analysis.labels import THRESHOLDS
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.render.assets import TABLE_SCRIPTS, VIEWER_SCRIPTS, script_srcs
+from reportgen.render.payload import js_json
 from reportgen.render.templates import environment
 from reportgen.render.text import fmt, html_text
 from reportgen.store.quantize import MAX_ERROR
@@ -84,6 +86,22 @@ def _model_view(run, context: SiteContext) -> dict:
             "provenance": run.provenance, "verdict": (context.verdicts or {}).get(run.spec.slug)}
 
 
+def js_attr(value) -> str:
+    """JSON for an HTML attribute (the template escapes it)."""
+    return js_json(value)
+
+
+def masked_lm_models(context: SiteContext) -> list[dict]:
+    """Models of the site whose records carry masked-token predictions ({"slug", "name"}), so that a
+    model without a masked-LM head can point to them."""
+    found = set()
+    for (model, _), record in context.records.items():
+        status = np.asarray(record.extras.get("pred_status", "")).reshape(-1)
+        if status.size and str(status[0]) == "ok":
+            found.add(model)
+    return [{"slug": run.spec.slug, "name": run.spec.name} for run in context.runs if run.spec.slug in found]
+
+
 def run_provenances(context: SiteContext) -> list[tuple[str, dict]]:
     """(model name, provenance) of every model that ran, for pages that draw on all of them."""
     return [(run.spec.name, run.provenance) for run in context.runs if run.error is None and run.provenance]
@@ -128,6 +146,7 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
                                        total_examples=len(manifest.examples), **limits,
                                        page_names=[list_page_name(k).replace(".md", ".html") for k in range(pages)])
     paged = [e for e in manifest.examples if e.slug in context.shown]
+    mlm = js_attr(masked_lm_models(context))
     position = {e.slug: k for k, e in enumerate(manifest.examples)}
     for k, example in enumerate(paged):
         views = by_example.get(example.slug, [])
@@ -136,5 +155,5 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
                "list": "../" + list_page_name(position[example.slug] // EXAMPLES_PER_PAGE).replace(".md", ".html"),
                "place": k + 1, "of": len(paged)}
         yield f"examples/{example.slug}.md", front_matter(example.id, wide=True) + env.get_template("example.html.j2").render(
-            example=example, models=views, records=records, max_error=MAX_ERROR, nav=nav,
+            example=example, models=views, records=records, max_error=MAX_ERROR, nav=nav, mlm=mlm,
             scripts=script_srcs(VIEWER_SCRIPTS, "../"))

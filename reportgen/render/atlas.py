@@ -150,6 +150,12 @@ def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str =
     score, low, high = grids[key]
     lo, hi = _scale(key, score)
     title, what = MAPS[key]
+    centre = _bar(heads["coreference"]["baselines"]) if key == "coref_accuracy" and heads.get("coreference") else None
+    finite = score[np.isfinite(score)]
+    if centre is not None and finite.size:
+        # diverging scale centred on the strongest baseline: below it one hue, above it the other
+        span = max(float(np.max(np.abs(finite - centre))), 0.01)
+        lo, hi = centre - span, centre + span
     link_grid = links.get(key)
     digits = 2
     rows = []
@@ -159,6 +165,9 @@ def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str =
             v = score[l, h]
             finite = bool(np.isfinite(v))
             pos = min(1.0, max(0.0, (v - lo) / (hi - lo))) if finite and hi > lo else 0.0
+            shade = {}
+            if centre is not None and finite:
+                shade = {"above": f"{max(0.0, 2 * pos - 1):.3f}", "below": f"{max(0.0, 1 - 2 * pos):.3f}"}
             example = link_grid[l][h] if link_grid else None
             hover = f"layer {l}, head {h} (exBERT {exbert(l, h)}): {fmt(v)}"
             if low is not None and finite and np.isfinite(low[l, h]):
@@ -167,7 +176,8 @@ def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str =
                 hover += f"; click: example {example} at this head"
             token = _pronoun(pronouns, example) if key.startswith("coref") else None
             row.append({"layer": l, "head": h, "text": fmt(v, digits) if finite else "–", "v": f"{pos:.3f}",
-                        "hi": pos > 0.6, "nan": not finite, "title": hover,
+                        "hi": (abs(2 * pos - 1) > 0.6) if shade else pos > 0.6, "nan": not finite, "title": hover,
+                        **shade,
                         "value": repr(float(v)) if finite else "",
                         "href": viewer_href(prefix, example, model, l, h, token),
                         "head_href": head_href(prefix, model, l, h)})
@@ -177,7 +187,14 @@ def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str =
         support = f"{c['pairs']} pronoun pairs in {c['examples']} examples"
     else:
         support = f"{heads['counts'].get(key, heads['tokens'])} from-positions in {heads['examples']} examples"
+    diverging = None
+    if centre is not None:
+        names = {"nearest": "nearest preceding", "first": "first-mentioned", "random": "random"}
+        strongest = max((k for k in names if heads["coreference"]["baselines"].get(k) is not None),
+                        key=lambda k: float(heads["coreference"]["baselines"][k]))
+        diverging = {"centre": fmt(centre), "baseline": names[strongest]}
     return {"key": key, "title": title, "what": what, "rows": rows, "low": fmt(lo, 2), "high": fmt(hi, 2),
+            "diverging": diverging,
             "support": support, "heads": score.shape[1], "unit": "nats" if key == "entropy" else ""}
 
 

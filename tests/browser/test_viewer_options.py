@@ -128,3 +128,19 @@ def test_predictions_without_a_head_point_to_the_model_with_one(open_page, demo_
     _drawn(page, before)
     page.wait_for_selector(".rgv-pred-word")
     assert page.evaluate("ReportGenViewer.state().model") == "splade-tiny"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_coreference_map_diverges_around_the_strongest_baseline(open_page, demo_site, scheme, artifacts):
+    page = open_page((demo_site / "atlas" / f"{MODEL}.html").as_uri(), viewport=DESKTOP, wait_ready=False)[0]
+    if scheme == "dark":
+        page.emulate_media(color_scheme="dark")
+        page.evaluate("document.body.setAttribute('data-md-color-scheme', 'slate')")
+    centre = float(page.get_attribute(".rg-legend-div", "data-centre"))
+    cells = page.eval_on_selector_all("[data-score='coref_accuracy'] td.rg-c:not(.rg-nan)", """e => e.map(td => ({
+      v: +td.dataset.value, bg: getComputedStyle(td).backgroundColor}))""")
+    below = {c["bg"] for c in cells if c["v"] < centre - 0.02}
+    above = {c["bg"] for c in cells if c["v"] > centre + 0.02}
+    assert below and above and not below & above  # no colour on both sides of the baseline
+    assert len({c["bg"] for c in cells}) > 10  # a scale, not one flat colour
+    page.locator("#map-coref_accuracy").screenshot(path=str(artifacts / f"coref-map-{scheme}.png"))

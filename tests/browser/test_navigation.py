@@ -57,3 +57,18 @@ def test_model_page_states_the_verdict_and_links_heads(open_page, demo_site):
     page.focus("#coref-table thead th:nth-child(5) button.rg-sort")
     page.keyboard.press("Enter")
     assert page.evaluate("Array.from(document.querySelectorAll('#coref-table tbody tr')).map(r => +r.cells[4].textContent)") == sorted(accuracy)
+
+
+@pytest.mark.parametrize("query, title", [("wsc-016", "wsc-016"), ("3-1", "Head 3-1 of all-MiniLM-L6-v2")])
+def test_search_snippets_read_as_text_and_hyphens_work(open_page, demo_site, query, title):
+    from .material import search
+
+    page, _, _ = open_page((demo_site / "index.html").as_uri(), viewport=DESKTOP, wait_ready=False)
+    warnings = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type in ("warning", "error") else None)
+    results = search(page, query)
+    titles = [r.split("\n")[0].strip() for r in results]
+    assert title in titles, titles
+    if query.startswith("wsc"):
+        assert "Language en Sentence A The man" in results[0]  # cells no longer run together
+    assert not warnings, warnings

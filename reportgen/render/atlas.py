@@ -540,9 +540,9 @@ def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
         if heads is None:
             continue
         view = atlas_view(context, run, heads, stats_by_model.get(run.spec.slug, []), results)
-        yield atlas_page(run.spec.slug), front_matter(f"Head atlas: {run.spec.name}") + env.get_template(
+        yield atlas_page(run.spec.slug), front_matter(f"Head atlas: {run.spec.name}", wide=True) + env.get_template(
             "atlas.html.j2").render(atlas=view, fmt=fmt,
                                     table_scripts=script_srcs(TABLE_SCRIPTS, "../"))
-    yield COMPARE_PAGE, front_matter("Compare models and languages") + env.get_template("compare.html.j2").render(
+    yield COMPARE_PAGE, front_matter("Compare models and languages", wide=True) + env.get_template("compare.html.j2").render(
         models=models_view(context, stats_by_model), languages=languages_view(context, stats_by_model),
         claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt, provenances=run_provenances(context))

@@ -182,3 +182,14 @@ def test_first_draw_times_of_example_pages(open_page, demo_site, artifacts):
                "per_page_ms": {k: round(v, 1) for k, v in times.items()}}
     (artifacts / "first-draw.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     assert summary["worst_ms"] < 5000, summary
+
+
+@pytest.mark.parametrize("path", [f"atlas/{MODEL}.html", f"heads/{MODEL}/3-1.html", f"models/{MODEL}.html",
+                                  "examples.html", "examples/wsc-016.html"])
+def test_tables_fit_at_1400_px(open_page, demo_site, path):
+    page, _, _ = open_page((demo_site / path).as_uri(), viewport=DESKTOP, wait_ready=path.startswith("examples/"))
+    clipped = page.evaluate("""() => Array.from(document.querySelectorAll('.rg-scroll, .rg-heat-wrap, .rg-rank-box, table'))
+      .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible')
+      .map(e => e.className + ' ' + e.scrollWidth + '>' + e.clientWidth)""")
+    assert clipped == []
+    assert page.evaluate(SIDEWAYS_JS)[0] <= DESKTOP["width"]

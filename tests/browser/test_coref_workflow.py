@@ -62,6 +62,7 @@ def test_best_coreference_cell_lands_on_the_pronoun(open_page, demo_site, artifa
     cells = page.eval_on_selector_all('[data-score="coref_accuracy"] a[data-value]', "e => e.length")
     assert cells == 72  # one value link per head of MiniLM's 6 x 12
     assert best and "token=" in best["href"], best
+    page.evaluate("document.getElementById('map-coref_accuracy').scrollIntoView()")
     page.screenshot(path=str(artifacts / "coref-atlas-desktop.png"))
     page.click(f"[data-score='coref_accuracy'] td[data-layer='{best['layer']}'][data-head='{best['head']}'] a[data-value]")
     page.wait_for_selector(".rg-viewer[data-rg-ready]", state="attached")
@@ -89,8 +90,12 @@ def test_best_coreference_cell_lands_on_the_pronoun(open_page, demo_site, artifa
     shown = page.eval_on_selector(f".rgv-coref-verdict td[data-head='{best['head']}']", "e => e.textContent")
     assert shown == ("\u2713" if right else "\u2717")
     page.screenshot(path=str(artifacts / "coref-example-desktop.png"))
+    page.emulate_media(color_scheme="dark")  # Material follows the media query on a fresh load
+    page.reload()
+    page.wait_for_selector(".rg-viewer[data-rg-ready]", state="attached")
     _dark(page)
-    page.wait_for_timeout(200)
+    page.wait_for_timeout(300)
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(255, 255, 255)"
     page.screenshot(path=str(artifacts / "coref-example-dark.png"))
 
 
@@ -109,7 +114,11 @@ def test_every_atlas_head_link_has_a_page(open_page, demo_site, artifacts):
     assert verdict in ("beats", "none")
     example_links = page.eval_on_selector_all("tr[data-score='coref_accuracy'] a", "e => e.map(a => a.getAttribute('href'))")
     assert example_links and all("layer=3&head=1" in h and "token=" in h for h in example_links)
-    page.screenshot(path=str(artifacts / "coref-head-desktop.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "coref-head-desktop.png"))
+    page.emulate_media(color_scheme="dark")
+    page.reload()
+    _dark(page)
+    page.screenshot(path=str(artifacts / "coref-head-dark.png"))
 
 
 def test_example_pages_link_previous_and_next(open_page, demo_site):
@@ -138,6 +147,11 @@ def test_no_sideways_scroll_on_a_phone(open_page, demo_site, artifacts, path):
     assert width <= client, f"{path}: {width} px wide in a {client} px window"
     if path.startswith(("atlas", "examples/", "heads")):
         name = path.split("/")[0]
+        if name == "atlas":
+            overflowing = page.evaluate("Array.from(document.querySelectorAll('.rg-heat-wrap'))"
+                                        ".filter(e => e.scrollWidth > e.clientWidth).length")
+            assert overflowing == 0  # the heat maps scale to the phone, no scrolling inside them either
+            page.evaluate("document.getElementById('map-coref_accuracy').scrollIntoView()")
         page.screenshot(path=str(artifacts / f"coref-{name}-phone.png"))
 
 

@@ -29,6 +29,9 @@ MORE = """\
   - id: one
     language: en
     a: Hi
+  - id: one-token
+    language: en
+    a: I
   - id: truncated-pair
     language: en
     a: Cat and dog saw it.
@@ -84,7 +87,10 @@ def test_batched_analysis_equals_reference(families, family):
         result, att, enc = out[index]
         assert att.shape[-1] == enc.n
         causal = is_causal(att)
-        assert result.causal == causal == (family == "gpt2")
+        if enc.n == 1:  # GPT-2's "I": its only row is forced, nothing to score whichever way it is read
+            assert result.count.tolist() == [0] * len(PATTERNS)
+        else:
+            assert result.causal == causal == (family == "gpt2")
         reference = make_record("m", example, enc, att, causal)
         np.testing.assert_allclose(result.num, reference.sums_num, atol=1e-6, rtol=2e-7)  # float32 rows
         np.testing.assert_array_equal(result.count, reference.sums_count)
@@ -170,7 +176,7 @@ def test_hand_made_batch():
     assert num[0, PATTERNS.index("prev"), 0] == pytest.approx(0.8)
     assert num[0, PATTERNS.index("next"), 0] == pytest.approx(0.0)
     assert num[0, PATTERNS.index("punct"), 0] == pytest.approx(0.0 + 0.5)
-    np.testing.assert_array_equal(masks.counts()[0].numpy(), [2, 1, 2, 2, 2, 2, 2, 2, 1])
+    np.testing.assert_array_equal(masks.counts()[0].numpy(), [2, 1, 2, 2, 2, 2, 2, 2, 1, 2])
     roll = batch_rollout([torch.from_numpy(a)])
     np.testing.assert_allclose(roll[0, 0, :3, :3].numpy(), rollout(first[None, None])[0], atol=1e-12)
 
@@ -284,3 +290,17 @@ def test_real_tokenizer_shipped_with_truncation_encodes_in_one_call():
         assert enc.token_type_ids == list(call["token_type_ids"]), example.id
         assert enc.tokens == fresh.convert_ids_to_tokens(call["input_ids"]), example.id
     assert together[-1].n > 128 and not together[-1].truncated
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_one_token_batch_on_every_family(tiny_models, family):
+    """A batch of one-token examples (GPT-2 tokenises "I" as one token, no special tokens) is analysed, not
+    an IndexError; the forced row scores nothing."""
+    loaded = load_model(str(tiny_models[family]))
+    manifest = parse_manifest(f"models:\n  - id: {tiny_models[family]}\nexamples:\n  - {{language: en, a: I}}\n")
+    out, _ = analyse(loaded, manifest, max_tokens=1)
+    result, att, enc = out[0]
+    assert (enc.n == 1) == (family == "gpt2")
+    if enc.n == 1:
+        assert result.count.tolist() == [0] * len(PATTERNS)
+    assert result.count[PATTERNS.index("entropy_norm")] == result.count[PATTERNS.index("entropy")]

@@ -46,10 +46,11 @@ def test_build_writes_index_and_heads_in_schema(demo_build):
     cat = next(e for e in model["examples"] if e["slug"] == "cat-sad")
     assert cat["tokens"] == 18
     heads = json.loads((work / "site_src" / "data" / model["heads_file"]).read_text())
-    assert heads["schema"] == "reportgen.heads/1"
+    assert heads["schema"] == "reportgen.heads/2"
     assert heads["indexing"] == "0-based"
     assert heads["examples"] == 285
-    assert set(heads["patterns"]) == {"prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax"}
+    assert set(heads["patterns"]) == {"prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax",
+                                      "entropy_norm"}
     for grid in heads["patterns"].values():
         assert len(grid) == 6 and all(len(row) == 12 for row in grid)
     coref = heads["coreference"]
@@ -105,6 +106,8 @@ def _recompute(att, special, punct):
                 "entropy": (sum(-sum(a * math.log(a) for a in A[i] if a > 0) for i in F), len(F)),
                 "prev_argmax": (sum(1 for i in F if i >= 1 and argmax[i] == i - 1), len(prev)),
                 "next_argmax": (sum(1 for i in F if i <= n - 2 and argmax[i] == i + 1), len(nxt)),
+                # bidirectional: every row may attend to all n positions
+                "entropy_norm": (sum(-sum(a * math.log(a) for a in A[i] if a > 0) / math.log(n) for i in F), len(F)),
             }
             out[(l, h)] = vals
     return out
@@ -163,6 +166,13 @@ def test_demo_has_a_page_of_each_beyond_kind(demo_build):
     text = (site / "diff-all-minilm-l6-v2-all-minilm-l6-v2-bfloat16.html").read_text(encoding="utf-8")
     assert "numerical effect" in text and "bfloat16" in text and 'data-map="js"' in text
     assert "15 examples both models ran with the same tokens" in text
+    assert "pooled over the 15 examples both ran" in text
+    diff = json.loads((src / "data" / "diffs" / "all-minilm-l6-v2-all-minilm-l6-v2-bfloat16.json").read_text())
+    assert diff["schema"] == "reportgen.diff/1" and diff["examples"] == 15
+    # the same weights in bfloat16, on exactly the shared examples: every pattern score moves by less than 0.02
+    worst = max(abs(v) for key, grid in diff["scores"].items() if not key.startswith("coref")
+                for row in grid for v in row if v is not None)
+    assert worst < 0.02, worst
     run = (site / "runs" / "tiny-run.html").read_text(encoding="utf-8")
     assert "Best step:" in run and "../data/runs/run-tiny-run.js" in run
     assert (site / "data" / "runs" / "run-tiny-run.js").is_file()

@@ -22,9 +22,10 @@ def heads_file(coref: bool = True) -> dict:
         return [list(r) for r in rows]
 
     patterns = {name: grid([[0.0] * 3, [0.0] * 3]) for name in
-                ("prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax")}
+                ("prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax", "entropy_norm")}
     patterns["prev"] = grid([[0.1, 0.6, 0.3], [0.2, 0.3, 0.9]])  # 0.3 twice: shared rank
-    patterns["entropy"] = grid([[4.0, 1.0, None], [2.0, 3.9, 0.5]])
+    patterns["entropy"] = grid([[0.1, 9.0, None], [2.0, 3.9, 0.5]])  # raw nats: not the broad label's score
+    patterns["entropy_norm"] = grid([[0.9, 0.3, None], [0.5, 0.85, 0.1]])
     patterns["self"] = grid([[0.5, 0.4, 0.3], [0.2, 0.1, 0.0]])
     low = grid([[0.05, 0.5, 0.2], [0.1, 0.25, 0.8]])
     high = grid([[0.15, 0.7, 0.4], [0.3, 0.35, 0.95]])
@@ -38,10 +39,12 @@ def heads_file(coref: bool = True) -> dict:
         acc = [[0.5, 0.8, 0.8], [0.2, None, 0.6]]
         mass = [[0.1, 0.2, 0.3], [0.1, 0.1, 0.2]]
         ci = {(0, 0): [0.3, 0.7], (0, 1): [0.7, 0.9], (0, 2): [0.55, 0.95], (1, 0): [0.1, 0.3], (1, 2): [0.4, 0.8]}
+        # (0, 2)'s interval clears the baseline 0.6 but its corrected p does not: the verdict follows p
+        p = {(0, 0): 1.0, (0, 1): 0.01, (0, 2): 0.2, (1, 0): 1.0, (1, 2): 1.0}
         out["coreference"] = {
-            "pairs": 40, "examples": 20, "accuracy": acc, "mass": mass,
-            "ranking": [{"layer": l, "head": h, "accuracy": acc[l][h], "mass": mass[l][h], "accuracy_ci": c}
-                        for (l, h), c in ci.items()],
+            "pairs": 40, "examples": 20, "accuracy": acc, "mass": mass, "judged": True,
+            "ranking": [{"layer": l, "head": h, "accuracy": acc[l][h], "mass": mass[l][h], "accuracy_ci": c,
+                         "p_adjusted": p[(l, h)]} for (l, h), c in ci.items()],
             "baselines": {"nearest": 0.3, "first": 0.6, "random": 0.5},
         }
     return out
@@ -64,7 +67,7 @@ def test_label_scores_patterns_and_support():
     assert [(r["rank"], r["layer"], r["head"]) for r in rows] == [(1, 1, 2), (2, 0, 1), (3, 0, 2)]
     assert [r["passes"] for r in rows] == [True, True, False]
     broad = label_scores(heads_file(), "broad")
-    assert broad.threshold == 3.8 and np.isnan(broad.low).all()
+    assert broad.threshold == 0.8 and np.isnan(broad.low).all()
     assert [(r["layer"], r["head"]) for r in ranked(broad, top=2)] == [(0, 0), (1, 1)]
     assert label_scores(heads_file(coref=False), "coreference") is None
     with pytest.raises(ValueError):
@@ -77,9 +80,17 @@ def test_coreference_scores_rank_by_accuracy_then_mass_and_beat_baselines():
     rows = ranked(ls)
     # (0,1) and (0,2) tie at 0.8; (0,2) has more mass -> rank 1
     assert [(r["rank"], r["layer"], r["head"]) for r in rows][:3] == [(1, 0, 2), (2, 0, 1), (3, 1, 2)]
-    # beats the strongest baseline (0.6) only when the interval's lower end is above it
+    # beats the baselines only when the family-wise adjusted p-value is at most 0.05
     assert [(r["layer"], r["head"]) for r in beating_heads(ls)] == [(0, 1)]
     assert ls.passes(0, 2) is False and ls.passes(1, 1) is None
+    assert [r["p"] for r in rows][:2] == [0.2, 0.01]
+
+
+def test_coreference_without_enough_pairs_has_no_verdict():
+    heads = heads_file()
+    heads["coreference"]["judged"] = False
+    ls = label_scores(heads, "coreference")
+    assert ls.passes(0, 1) is None and beating_heads(ls) == []
 
 
 def test_check_claims_statuses():
@@ -99,8 +110,9 @@ def test_check_claims_statuses():
     assert first.passes is True and first.top_k is True and first.line == 3
     assert (out[1].rank, out[1].passes, out[1].top_k) == (3, False, False)
     assert out[1].best == {"layer": 1, "head": 2, "score": 0.9}
-    assert (out[2].rank, out[2].passes, out[2].top_k) == (2, True, True)  # 3.9 > 3.8; 4.0 is rank 1
+    assert (out[2].rank, out[2].passes, out[2].top_k) == (2, True, True)  # 0.85 > 0.8; 0.9 is rank 1
     assert (out[3].rank, out[3].score, out[3].low, out[3].passes, out[3].baseline) == (2, 0.8, 0.7, True, 0.6)
+    assert out[3].p_adjusted == 0.01
     assert (out[4].rank, out[4].passes, out[4].top_k) == (1, None, True)  # self: no threshold
     assert out[5].status == "no-head" and "2 layers x 3 heads" in out[5].message
     assert out[6].status == "no-model"

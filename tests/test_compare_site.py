@@ -81,7 +81,7 @@ def test_atlas_pages_have_every_cell_linked_to_a_shown_example(tiny_site):
         parser = Cells()
         parser.feed(page)
         assert set(parser.cells) == {"prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax",
-                                     "next_argmax", "coref_accuracy", "coref_mass"}
+                                     "next_argmax", "entropy_norm", "coref_accuracy", "coref_mass"}
         for key, cells in parser.cells.items():
             assert sorted((l, h) for l, h, _ in cells) == [(l, h) for l in range(2) for h in range(4)], key
             for l, h, href in cells:

@@ -136,3 +136,42 @@ def test_baselines_empty_and_errors():
         coref_baselines([[]], [(2, 3)], [0])
     with pytest.raises(ValueError):
         coref_baselines([[(0, 1)]], [], [0])
+
+
+def test_aggregate_span_rules_and_missing_words():
+    from reportgen.analysis.spans import aggregate_span
+
+    words = np.array([[0.2, 0.4, np.nan], [0.3, np.nan, np.nan], [np.nan, np.nan, np.nan]])
+    np.testing.assert_allclose(aggregate_span(words, "mean")[:2], [0.3, 0.3])
+    np.testing.assert_allclose(aggregate_span(words, "sum")[:2], [0.6, 0.3])
+    np.testing.assert_allclose(aggregate_span(words, "max")[:2], [0.4, 0.3])
+    assert all(np.isnan(aggregate_span(words, rule)[2]) for rule in ("mean", "sum", "max"))
+    with pytest.raises(ValueError):
+        aggregate_span(words, "median")
+
+
+def test_word_weights_sum_rule_equals_span_weights_and_mean_is_length_neutral():
+    from reportgen.analysis.coref import pronoun_word_weights
+    from reportgen.analysis.spans import aggregate_span
+
+    att = attention()
+    # candidate 0: words {1} and {2} (two words); candidate 1: word {3}
+    words = pronoun_word_weights(att[:, :, [4, 5], :], [[np.array([1]), np.array([2])], [np.array([3])]])
+    assert words.shape == (1, 2, 2, 2) and np.isnan(words[0, 0, 1, 1])
+    np.testing.assert_allclose(aggregate_span(words, "sum"), span_weights(att, [4, 5], [[1, 2], [3]]))
+    # head 0: word 1 gets mean(0.2, 0.1) = 0.15, word 2 mean(0.3, 0.1) = 0.2; the longer candidate's sum 0.35
+    # beats 0.25, its mean 0.175 does not
+    np.testing.assert_allclose(aggregate_span(words, "mean")[0, 0], [0.175, 0.25])
+    np.testing.assert_allclose(aggregate_span(words, "max")[0, 0], [0.2, 0.25])
+
+
+def test_baseline_outcomes_average_to_the_baselines():
+    from reportgen.analysis.coref import baseline_outcomes
+
+    cands = [[(0, 1), (2, 3)], [(0, 1), (5, 6), (2, 4)], [(6, 7), (8, 9)]]
+    pronouns = [(4, 5), (7, 8), (3, 4)]
+    ants = [0, 2, 1]
+    near, first, chance = baseline_outcomes(cands, pronouns, ants)
+    base = coref_baselines(cands, pronouns, ants)
+    assert near.tolist() == [False, False, False] and first.tolist() == [True, False, False]
+    assert (near.mean(), first.mean(), chance.mean()) == pytest.approx((base.nearest, base.first, base.random))

@@ -97,3 +97,18 @@ def test_duplicate_run_ids(tmp_path):
     f = write(tmp_path, text)
     (hit,) = errors(f)
     assert hit.startswith(f"{f}:{line_of(text)}: runs[1].id: duplicate run id 'r'")
+
+
+def test_coref_span_setting_and_diffs_without_shared_examples(tmp_path):
+    ok = write(tmp_path, TWO + EXAMPLES + "settings: {coref_span: max}\n")
+    assert load_manifest(ok).settings.coref_span == "max"
+    assert load_manifest(write(tmp_path, TWO + EXAMPLES, "d.yaml")).settings.coref_span == "mean"
+    text = TWO + EXAMPLES + "settings:\n  coref_span: median  #<\n"
+    lines = errors(write(tmp_path, text, "bad.yaml"))
+    assert len(lines) == 1 and f":{line_of(text)}: settings.coref_span" in lines[0]
+    assert "write mean, sum or max" in lines[0]
+    split = ("models:\n  - id: bert-base-cased\n    name: base\n    languages: [en]\n  - id: bert-base-cased\n"
+             "    name: half\n    dtype: bfloat16\n    languages: [de]\n" + EXAMPLES
+             + "  - language: de\n    a: Die Katze.\ndiffs:\n  - {base: base, other: half}  #<\n")
+    lines = errors(write(tmp_path, split, "split.yaml"))
+    assert len(lines) == 1 and f":{line_of(split)}: diffs[0]:" in lines[0] and "no example in common" in lines[0]

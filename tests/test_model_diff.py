@@ -69,3 +69,36 @@ def test_score_changes_are_other_minus_base():
     assert out["entropy"][0, 0] == -0.5 and math.isnan(out["entropy"][0, 1])
     assert np.allclose(out["coref_accuracy"], [[0.25, -0.25]])
     assert np.allclose(out["coref_mass"], [[0.0, -0.1]])
+
+
+def test_shared_score_changes_use_only_the_examples_both_ran():
+    from types import SimpleNamespace
+
+    from reportgen.analysis.model_diff import shared_score_changes
+    from reportgen.analysis.patterns import PATTERNS, PatternSums
+
+    def stats(slug, prev, rows):
+        num = np.zeros((len(PATTERNS), 1, 1))
+        num[PATTERNS.index("prev")] = prev * rows
+        count = np.full(len(PATTERNS), float(rows))
+        return SimpleNamespace(example=SimpleNamespace(slug=slug, coref=()), sums=PatternSums(num, count), coref=[])
+
+    # base ran a, b, c; other ran b, c only. On b and c both give the same scores: no change, whatever a says.
+    base = [stats("a", 0.9, 10), stats("b", 0.2, 5), stats("c", 0.4, 5)]
+    other = [stats("b", 0.2, 5), stats("c", 0.4, 5)]
+    changes, shared = shared_score_changes(base, other)
+    assert shared == 2 and changes["prev"][0, 0] == 0.0
+    # pooled over each model's own examples (the old way) the change would have been 0.3 - 0.6 = -0.3
+    assert score_changes({"patterns": {"prev": [[0.6]]}}, {"patterns": {"prev": [[0.3]]}})["prev"][0, 0] == -0.3
+    assert shared_score_changes(base, [stats("z", 0.1, 3)]) == ({}, 0)
+
+
+def test_head_sums_leave_out_the_forced_first_row_of_causal_models():
+    base = np.tril(np.full((1, 1, 3, 3), 0.5))
+    base[0, 0, 0] = [1.0, 0.0, 0.0]
+    other = base.copy()
+    other[0, 0, 2] = [0.0, 0.0, 1.0]
+    special = np.zeros(3, dtype=bool)
+    _, rows = head_js_sums(base, other, special, causal=True)
+    assert rows == 2  # rows 1 and 2; row 0 can only attend to itself
+    assert head_js_sums(base, other, special)[1] == 3

@@ -49,8 +49,8 @@ def test_single_sentence_every_pattern():
     att, special, punct = single_sentence()
     s = pattern_sums(att, special, punct)
     # F = {1, 2, 3}; prev subset {1, 2, 3}; next subset {1, 2, 3}
-    assert s.count.tolist() == [3, 3, 3, 3, 3, 3, 3, 3, 3]
-    assert s.num.shape == (9, 1, 2)
+    assert s.count.tolist() == [3] * 10
+    assert s.num.shape == (10, 1, 2)
     p = finalize(s)
     expected_head0 = {
         "prev": (0.1 + 0.5 + 0.0) / 3,
@@ -62,6 +62,7 @@ def test_single_sentence_every_pattern():
         "entropy": (H_1234 + H_55 + H_28) / 3,
         "prev_argmax": 1 / 3,  # only row 2 (tie resolved to the first index, 1)
         "next_argmax": 1 / 3,  # only row 3 (argmax 4)
+        "entropy_norm": (H_1234 + H_55 + H_28) / 3 / LN5,  # every row may attend to all n = 5
     }
     expected_head1 = {
         "prev": 0.2,
@@ -73,6 +74,7 @@ def test_single_sentence_every_pattern():
         "entropy": LN5,
         "prev_argmax": 1 / 3,  # all tied -> argmax 0, which is i-1 only for i = 1
         "next_argmax": 0.0,
+        "entropy_norm": 1.0,  # uniform over every position it may attend to
     }
     for name in PATTERNS:
         assert p[name].shape == (1, 2)
@@ -109,7 +111,7 @@ def sentence_pair() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_sep_sums_over_several_special_positions_and_entropy_with_zeros():
     att, special, punct = sentence_pair()
     s = pattern_sums(att, special, punct)
-    assert s.count.tolist() == [2] * 9  # F = {1, 3}
+    assert s.count.tolist() == [2] * 10  # F = {1, 3}
     p = finalize(s)
     # layer 0
     assert p["sep"][0, 0] == pytest.approx((0.3 + 0.3 + 0.2 + 0.4) / 2)  # j in {2, 4}
@@ -125,6 +127,8 @@ def test_sep_sums_over_several_special_positions_and_entropy_with_zeros():
     assert p["sep"][1, 0] == pytest.approx(1.0)
     assert p["next"][1, 0] == pytest.approx(1.0)
     assert p["entropy"][1, 0] == 0.0
+    assert p["entropy_norm"][1, 0] == 0.0
+    assert p["entropy_norm"][0, 0] == pytest.approx((H_12313 + H_1234) / 2 / LN5)
     assert p["prev"][1, 0] == 0.0
     assert p["cls"][1, 0] == 0.0
     assert p["next_argmax"][1, 0] == 1.0
@@ -147,7 +151,7 @@ def test_from_subsets_at_the_edges():
     att, special, punct = no_special()
     s = pattern_sums(att, special, punct)
     # prev uses i in {1, 2}, next uses i in {0, 1}, the rest i in {0, 1, 2}
-    assert s.count.tolist() == [2, 2, 3, 3, 3, 3, 3, 2, 2]
+    assert s.count.tolist() == [2, 2, 3, 3, 3, 3, 3, 2, 2, 3]
     num = {name: s.num[pattern_index(name), 0, 0] for name in PATTERNS}
     assert num["prev"] == pytest.approx(0.6 + 0.3)
     assert num["next"] == pytest.approx(0.0 + 0.0)
@@ -157,19 +161,32 @@ def test_from_subsets_at_the_edges():
     assert num["entropy"] == pytest.approx(0.0 + H_64 + H_334)
     assert num["prev_argmax"] == 1.0  # row 1 -> 0 yes; row 2 -> 2 no
     assert num["next_argmax"] == 0.0
+    assert num["entropy_norm"] == pytest.approx((0.0 + H_64 + H_334) / math.log(3))  # bidirectional: k = n = 3
     p = finalize(s)
     assert p["prev"][0, 0] == pytest.approx(0.45)
     assert p["cls"][0, 0] == pytest.approx(1.9 / 3)
     assert p["prev_argmax"][0, 0] == pytest.approx(0.5)
 
 
-def test_causal_leaves_next_undefined():
+def test_causal_leaves_next_undefined_and_the_forced_first_row_out():
     att, special, punct = no_special()
     s = pattern_sums(att, special, punct, causal=True)
-    assert s.count.tolist() == [2, 0, 3, 3, 3, 3, 3, 2, 0]
+    # row 0 can only attend to itself: no from-position; F = {1, 2}
+    assert s.count.tolist() == [2, 0, 2, 2, 2, 2, 2, 2, 0, 2]
     p = finalize(s)
     assert np.isnan(p["next"]).all() and np.isnan(p["next_argmax"]).all()
     assert p["prev"][0, 0] == pytest.approx(0.45)
+    assert p["self"][0, 0] == pytest.approx((0.4 + 0.4) / 2)  # not (1.0 + 0.4 + 0.4) / 3
+    assert p["cls"][0, 0] == pytest.approx((0.6 + 0.3) / 2)
+    assert p["entropy"][0, 0] == pytest.approx((H_64 + H_334) / 2)
+    # causal row i may attend to k = i + 1 positions
+    assert p["entropy_norm"][0, 0] == pytest.approx((H_64 / math.log(2) + H_334 / math.log(3)) / 2)
+
+
+def test_one_token_example_has_no_from_position():
+    for causal in (False, True):
+        s = pattern_sums(np.ones((2, 3, 1, 1)), np.array([False]), np.array([False]), causal=causal)
+        assert s.count.tolist() == [0] * 10
 
 
 def test_punct_ignores_special_columns():
@@ -195,7 +212,7 @@ def test_pooling_is_token_weighted():
     a = pattern_sums(a_att, a_sp, a_pu)
     b = pattern_sums(b_att, b_sp, b_pu)
     total = a + b
-    assert total.count.tolist() == [5, 5, 6, 6, 6, 6, 6, 5, 5]
+    assert total.count.tolist() == [5, 5, 6, 6, 6, 6, 6, 5, 5, 6]
     p = finalize(total)
     # prev: (0.6 + 0.3 + 0.1 + 0.5 + 0.0) / (2 + 3) = 0.3, not the mean of means 0.325
     assert p["prev"][0, 0] == pytest.approx(0.3)
@@ -223,12 +240,12 @@ def test_finalize_nan_on_zero_count():
     # only special tokens: no from-positions at all
     att = np.full((1, 1, 2, 2), 0.5)
     s = pattern_sums(att, np.array([True, True]), np.array([False, False]))
-    assert s.count.tolist() == [0] * 9
+    assert s.count.tolist() == [0] * 10
     assert all(np.isnan(v).all() for v in finalize(s).values())
 
 
 def test_pattern_index():
-    assert [pattern_index(p) for p in PATTERNS] == list(range(9))
+    assert [pattern_index(p) for p in PATTERNS] == list(range(10))
     assert pattern_index("entropy") == 6
     with pytest.raises(KeyError):
         pattern_index("nope")
@@ -242,14 +259,16 @@ def test_shape_errors():
 
 
 def naive_sums(att: np.ndarray, special: np.ndarray, punct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Straight triple loop over layers, heads and from-positions, definition by definition."""
+    """Straight triple loop over layers, heads and from-positions, definition by definition (bidirectional:
+    every row may attend to all n positions; a one-token example has no from-position)."""
     L, H, n, _ = att.shape
-    num = np.zeros((9, L, H))
-    count = np.zeros(9)
+    num = np.zeros((10, L, H))
+    count = np.zeros(10)
     for i in range(n):
-        if special[i]:
+        if special[i] or n == 1:
             continue
         count[2:7] += 1
+        count[9] += 1
         if i >= 1:
             count[0] += 1
             count[7] += 1
@@ -259,9 +278,10 @@ def naive_sums(att: np.ndarray, special: np.ndarray, punct: np.ndarray) -> tuple
     for l in range(L):
         for h in range(H):
             for i in range(n):
-                if special[i]:
+                if special[i] or n == 1:
                     continue
                 row = [float(att[l, h, i, j]) for j in range(n)]
+                row_entropy = 0.0
                 best = 0
                 for j in range(n):
                     if row[j] > row[best]:
@@ -280,7 +300,9 @@ def naive_sums(att: np.ndarray, special: np.ndarray, punct: np.ndarray) -> tuple
                     if punct[j] and not special[j]:
                         num[5, l, h] += row[j]
                     if row[j] > 0:
-                        num[6, l, h] -= row[j] * math.log(row[j])
+                        row_entropy -= row[j] * math.log(row[j])
+                num[6, l, h] += row_entropy
+                num[9, l, h] += row_entropy / math.log(n)
     return num, count
 
 
@@ -308,7 +330,7 @@ def test_stack_and_ci():
     att, special, punct = single_sentence()
     one = pattern_sums(att, special, punct)
     num, count = stack_sums([one, one, one])
-    assert num.shape == (3, 9, 1, 2) and count.shape == (3, 9)
+    assert num.shape == (3, 10, 1, 2) and count.shape == (3, 10)
     ci = pattern_ci([one, one, one], n_boot=50, seed=1)
     point = finalize(one)
     for name in PATTERNS:

@@ -9,6 +9,7 @@ import pytest
 from reportgen.analysis.labels import (
     LABELS,
     THRESHOLDS,
+    THRESHOLD_SOURCES,
     HeadLabel,
     head_labels,
     rank_heads,
@@ -182,9 +183,10 @@ def patterns_for_labels() -> dict[str, np.ndarray]:
     p["next"][0, 0] = 0.51
     p["entropy"][0, 0] = 3.8
     p["cls"][0, 0] = 0.6
-    # head 1: previous 0.7 (ratio 1.4), broad 3.81 (1.0026), sep 0.61 (1.0167)
+    # head 1: previous 0.7 (ratio 1.4), broad 0.81 (1.0125), sep 0.61 (1.0167); raw entropy is no label's score
     p["prev"][0, 1] = 0.7
-    p["entropy"][0, 1] = 3.81
+    p["entropy_norm"][0, 1] = 0.81
+    p["entropy"][0, 2] = 9.0
     p["sep"][0, 1] = 0.61
     # head 2: punct 0.9 (1.5), cls 0.65 (1.083)
     p["punct"][0, 2] = 0.9
@@ -199,19 +201,21 @@ def test_thresholds():
     assert THRESHOLDS == {
         "previous": 0.5,
         "next": 0.5,
-        "broad": 3.8,
+        "broad": 0.8,
         "cls": 0.6,
         "sep": 0.6,
         "punct": 0.6,
     }
-    assert set(LABELS) == set(THRESHOLDS)
+    assert set(LABELS) == set(THRESHOLDS) == set(THRESHOLD_SOURCES)
+    assert all(text.startswith("our choice") for text in THRESHOLD_SOURCES.values())
+    assert not any("3.8" in text for text in THRESHOLD_SOURCES.values())
 
 
 def test_head_labels_boundaries_and_order():
     labels = head_labels(patterns_for_labels())
     assert labels == [
         HeadLabel(0, 0, "next", 0.51),
-        HeadLabel(0, 1, "broad", 3.81),
+        HeadLabel(0, 1, "broad", 0.81),
         HeadLabel(0, 1, "previous", 0.7),
         HeadLabel(0, 1, "sep", 0.61),
         HeadLabel(0, 2, "cls", 0.65),

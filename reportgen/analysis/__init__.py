@@ -32,6 +32,8 @@ from .patterns import (
     pool,
     stack_sums,
 )
+from .spans import SPAN_RULES, aggregate_span
+from .verdicts import family_verdict
 from .stats import (
     bootstrap_mean_ci,
     bootstrap_ratio_ci,
@@ -43,6 +45,9 @@ from .stats import (
 )
 
 __all__ = [
+    "SPAN_RULES",
+    "aggregate_span",
+    "family_verdict",
     "PATTERNS",
     "PatternSums",
     "pattern_sums",

@@ -25,14 +25,17 @@ import torch
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.analysis.per_example import coref_weights
 
-_PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM = range(len(PATTERNS))
+_PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM, _ENT_N = range(len(PATTERNS))
 
 
 @dataclass
 class BatchMasks:
     """Where each pattern looks, per example of a batch (bool ``[B, W]`` each).
 
-    real: position < n_b. from_: real and not special (the from-set F of ``patterns``).
+    real: position < n_b. from_: real, not special and not forced (the from-set F of ``patterns``: row 0
+    of a causal example and the row of a one-token example can only attend to themselves).
+    entropy_weight: float ``[B, W]``, ``1 / ln k`` on from-positions (k: positions the row may attend to,
+    n_b or, causal, i + 1), else 0 (``entropy_norm``).
     prev: from-positions with a previous token (i >= 1). next: from-positions with a next token
     (i <= n_b - 2), all false for causal examples. sep: special columns j >= 1. punct: non-special
     punctuation columns.
@@ -53,6 +56,7 @@ class BatchMasks:
     pick_index: torch.Tensor
     pick_weight: torch.Tensor
     row_weight: torch.Tensor
+    entropy_weight: torch.Tensor
 
     @staticmethod
     def build(lengths: list[int], special: list, punct: list, causal: torch.Tensor) -> "BatchMasks":
@@ -67,7 +71,8 @@ class BatchMasks:
             pun[row, :n] = torch.as_tensor(np.asarray(punct[row], dtype=bool))
         position = torch.arange(width)
         lengths_t = torch.as_tensor(lengths)
-        from_ = real & ~spec
+        choices = torch.where(causal[:, None], position[None, :] + 1, lengths_t[:, None])  # k per row
+        from_ = real & ~spec & (choices > 1)
         prev = from_ & (position >= 1)
         next_ = from_ & (position[None, :] <= lengths_t[:, None] - 2) & ~causal[:, None]
         sep = spec & real & (position >= 1)
@@ -88,7 +93,9 @@ class BatchMasks:
             weight[row, 4: 4 + cols.size, 5] = pun_np[row, cols]
         f = from_.float()
         rows = torch.stack([f, f, prev.float(), next_.float(), f, f], dim=-1)[:, None]  # [B, 1, W, 6]
-        return BatchMasks(real, from_, prev, next_, sep, pun, torch.from_numpy(index), torch.from_numpy(weight), rows)
+        inv_log_k = torch.where(from_, 1.0 / torch.log(choices.clamp_min(2).double()), 0.0).float()
+        return BatchMasks(real, from_, prev, next_, sep, pun, torch.from_numpy(index), torch.from_numpy(weight), rows,
+                          inv_log_k)
 
     def to(self, device) -> "BatchMasks":
         return BatchMasks(*(getattr(self, f.name).to(device) for f in fields(self)))
@@ -98,7 +105,7 @@ class BatchMasks:
         f = self.from_.sum(-1).double()
         p = self.prev.sum(-1).double()
         nx = self.next.sum(-1).double()
-        return torch.stack([p, nx, f, f, f, f, f, p, nx], dim=1)
+        return torch.stack([p, nx, f, f, f, f, f, p, nx, f], dim=1)
 
 
 def causal_rows(layers: list[torch.Tensor], real: torch.Tensor) -> torch.Tensor:
@@ -108,6 +115,8 @@ def causal_rows(layers: list[torch.Tensor], real: torch.Tensor) -> torch.Tensor:
     weight on later tokens, so the first rows settle nearly every example; only examples whose first
     rows look causal get the full upper-triangle check.
     """
+    if layers[0].shape[-1] < 2:  # every example has one token: nothing to tell (``pipeline.is_causal``)
+        return torch.zeros(layers[0].shape[0], dtype=torch.bool, device=layers[0].device)
     first = torch.stack([a[:, :, 0, 1:].flatten(1).abs().amax(dim=1) for a in layers]).amax(dim=0) == 0
     if not bool(first.any()):
         return first
@@ -137,7 +146,9 @@ def layer_pattern_sums(attention: torch.Tensor, masks: BatchMasks) -> torch.Tens
     six = (per_row * masks.row_weight).sum(-2, dtype=f64)  # [B, H, 6]
     out[:, [_SELF, _CLS, _PREV, _NEXT, _SEP, _PUNCT]] = six.transpose(1, 2)
     logs = log_(a.clamp_min(torch.finfo(a.dtype).tiny))  # a ln a -> 0 as a -> 0; no 0 * -inf
-    out[:, _ENT] = -((logs.mul_(a)).sum(-1) * fm).sum(-1, dtype=f64)  # nats
+    row_entropy = logs.mul_(a).sum(-1).neg_()  # [B, H, W] nats
+    out[:, _ENT] = (row_entropy * fm).sum(-1, dtype=f64)
+    out[:, _ENT_N] = (row_entropy * masks.entropy_weight[:, None, :]).sum(-1, dtype=f64)
     first_max = a.argmax(dim=-1)  # [B, H, W]
     out[:, _PREV_AM] = (argmax_is(first_max, -1) & prev_m).sum(-1, dtype=f64)
     out[:, _NEXT_AM] = (argmax_is(first_max, 1) & next_m).sum(-1, dtype=f64)

@@ -1,6 +1,6 @@
 """Change report: which heads' scores moved since the previous published run (``build --compare``).
 
-The diff itself (``compare``, ``compare_model``) is pure: two ``reportgen.heads/1`` dicts in, plain
+The diff itself (``compare``, ``compare_model``) is pure: two ``reportgen.heads/1`` or ``/2`` dicts in, plain
 data out. ``load_previous`` finds the previous run's heads files in a built ``site/``, a ``site_src/``,
 a ``data/`` folder, a folder of heads files (searched recursively) or a single heads file.
 
@@ -20,6 +20,7 @@ from reportgen.analysis.patterns import PATTERNS
 
 SCHEMA = "reportgen.changes/1"
 HEADS_SCHEMA = "reportgen.heads/1"
+HEADS_SCHEMAS = (HEADS_SCHEMA, "reportgen.heads/2")  # a previous run may predate heads/2: both compare
 INDEX_SCHEMA = "reportgen.index/1"
 COREF = "coref_accuracy"
 SCORES = tuple(PATTERNS) + (COREF,)
@@ -163,9 +164,9 @@ def load_previous(path: str | Path) -> Previous:
             files = sorted(p for p in root.rglob("*.json") if p.is_file())
     for file in files:
         heads = _read_json(file) if file.is_file() else None
-        if heads is not None and heads.get("schema") == HEADS_SCHEMA and heads.get("model", {}).get("id"):
+        if heads is not None and heads.get("schema") in HEADS_SCHEMAS and heads.get("model", {}).get("id"):
             previous.models.setdefault(heads["model"]["id"], heads)
     if not previous.models:
-        print(f"warning: --compare {path}: no reportgen.heads/1 files found there", file=sys.stderr)
+        print(f"warning: --compare {path}: no reportgen.heads/1 or /2 files found there", file=sys.stderr)
         previous.found = False
     return previous

@@ -9,15 +9,16 @@ coreference ranking of the heads file).
 ========== ================= =================================================================
 label      score             passes when
 ========== ================= =================================================================
-previous   prev              score > 0.5 (Clark et al. 2019)
+previous   prev              score > 0.5 (thresholds and their sources: ``labels.THRESHOLD_SOURCES``)
 next       next              score > 0.5
-broad      entropy (nats)    score > 3.8
+broad      entropy_norm      score > 0.8
 cls        cls               score > 0.6
 sep        sep               score > 0.6
 punct      punct             score > 0.6
-self       self              (no published threshold: only the rank and top-k are reported)
-coreference accuracy         the lower end of the 95% interval is above the strongest baseline
-                             (nearest preceding, first-mentioned, random) on the same pairs
+self       self              (no threshold: only the rank and top-k are reported)
+coreference accuracy         the head beats the strongest baseline (nearest preceding, first-mentioned,
+                             random) on the same pairs after family-wise correction over all heads
+                             (``verdicts``: Holm-adjusted p <= 0.05); no verdict under 20 pairs
 ========== ================= =================================================================
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from reportgen.analysis.labels import LABEL_PATTERN, THRESHOLDS
+from reportgen.analysis.verdicts import ALPHA
 from reportgen.manifest.schema import HEAD_LABELS
 
 #: every label a claim may name (the manifest's ``expect:`` labels), with the score it is checked on
@@ -48,7 +50,7 @@ class LabelScores:
         low, high: float64 ``[L, H]``, 95% bootstrap interval over examples (nan when unknown).
         secondary: tie-break score ``[L, H]`` (coreference: antecedent mass), else None.
         threshold: the score must be strictly above it to pass (None: no threshold for this label).
-        baseline: coreference only: the strongest baseline, which the interval's lower end must exceed.
+        baseline: coreference only: the strongest baseline on the same pairs.
         baselines: coreference only: {"nearest", "first", "random"} accuracies on the same pairs.
         support: how much data is behind every score: {"examples", "tokens"} or {"examples", "pairs"}.
         unit: what the score measures, for display.
@@ -64,6 +66,8 @@ class LabelScores:
     baselines: dict | None
     support: dict
     unit: str
+    p_adjusted: np.ndarray | None = None  # coreference: Holm-adjusted p-value per head (nan: none)
+    judged: bool = True  # coreference: enough pairs for a verdict
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -75,9 +79,9 @@ class LabelScores:
         if not np.isfinite(s):
             return None
         if self.label == "coreference":
-            if self.baseline is None or not np.isfinite(self.low[layer, head]):
+            if not self.judged or self.p_adjusted is None or not np.isfinite(self.p_adjusted[layer, head]):
                 return None
-            return bool(self.low[layer, head] > self.baseline)
+            return bool(self.p_adjusted[layer, head] <= ALPHA)
         if self.threshold is None:
             return None
         return bool(s > self.threshold)
@@ -98,22 +102,25 @@ def label_scores(heads: dict, label: str) -> LabelScores | None:
         score = _array(coref["accuracy"])
         low = np.full(score.shape, np.nan)
         high = np.full(score.shape, np.nan)
+        p_adjusted = np.full(score.shape, np.nan)
         for r in coref.get("ranking", []):
             ci = r.get("accuracy_ci") or [None, None]
             low[r["layer"], r["head"]] = np.nan if ci[0] is None else ci[0]
             high[r["layer"], r["head"]] = np.nan if ci[1] is None else ci[1]
+            p = r.get("p_adjusted")
+            p_adjusted[r["layer"], r["head"]] = np.nan if p is None else p
         baselines = {k: coref["baselines"].get(k) for k in BASELINES}
         finite = [float(v) for v in baselines.values() if v is not None and math.isfinite(float(v))]
         return LabelScores(label, score, low, high, _array(coref["mass"]), None, max(finite) if finite else None,
                            baselines, {"examples": int(coref.get("examples", 0)), "pairs": int(coref["pairs"])},
-                           "antecedent accuracy")
+                           "antecedent accuracy", p_adjusted, bool(coref.get("judged", False)))
     pattern = LABEL_SCORE[label]
     score = _array(heads["patterns"][pattern])
     interval = heads.get("intervals", {}).get(pattern)
     low = _array(interval["low"]) if interval else np.full(score.shape, np.nan)
     high = _array(interval["high"]) if interval else np.full(score.shape, np.nan)
     tokens = heads.get("counts", {}).get(pattern, heads.get("tokens", 0))
-    unit = "nats" if pattern == "entropy" else "share of attention"
+    unit = {"entropy": "nats", "entropy_norm": "share of the largest possible entropy"}.get(pattern, "share of attention")
     return LabelScores(label, score, low, high, None, THRESHOLDS.get(label), None, None,
                        {"examples": int(heads.get("examples", 0)), "tokens": int(tokens)}, unit)
 
@@ -137,12 +144,14 @@ def competition_ranks(score: np.ndarray, secondary: np.ndarray | None = None) ->
 
 
 def ranked(ls: LabelScores, top: int | None = None) -> list[dict]:
-    """Heads in rank order (ties: layer, head order): [{rank, layer, head, score, low, high, passes}]."""
+    """Heads in rank order (ties: layer, head order): [{rank, layer, head, score, low, high, passes, p}]
+    (``p``: coreference's Holm-adjusted p-value, else None)."""
     ranks = competition_ranks(ls.score, ls.secondary)
     L, H = ls.shape
     order = sorted(((int(ranks[l, h]), l, h) for l in range(L) for h in range(H) if ranks[l, h] > 0))
     rows = [{"rank": r, "layer": l, "head": h, "score": float(ls.score[l, h]), "low": _num(ls.low[l, h]),
-             "high": _num(ls.high[l, h]), "passes": ls.passes(l, h)} for r, l, h in order]
+             "high": _num(ls.high[l, h]), "passes": ls.passes(l, h),
+             "p": _num(ls.p_adjusted[l, h]) if ls.p_adjusted is not None else None} for r, l, h in order]
     return rows if top is None else rows[:top]
 
 
@@ -156,7 +165,8 @@ class ClaimResult:
 
     ``status``: "checked"; "no-model" (the model failed or is not in the build); "no-head" (layer or
     head outside the model); "no-score" (the model has no such score, e.g. no coreference pairs).
-    ``passes``: the label's bar (see the module docstring), None when the label has none.
+    ``passes``: the label's bar (see the module docstring), None when the label has none (or, coreference,
+    too few pairs to judge). ``p_adjusted``: coreference's Holm-adjusted p-value of the head.
     ``top_k``: the head's rank is at most ``k``.
     """
 
@@ -174,6 +184,7 @@ class ClaimResult:
     threshold: float | None = None
     baseline: float | None = None
     passes: bool | None = None
+    p_adjusted: float | None = None
     top_k: bool | None = None
     best: dict | None = None  # the rank-1 head: {layer, head, score}
     line: int | None = None
@@ -210,6 +221,8 @@ def check_claim(claim: Any, heads: dict | None, k: int = TOP_K) -> ClaimResult:
     out.low, out.high = _num(ls.low[layer, head]), _num(ls.high[layer, head])
     out.threshold, out.baseline = ls.threshold, ls.baseline
     out.passes = ls.passes(layer, head)
+    if ls.p_adjusted is not None:
+        out.p_adjusted = _num(ls.p_adjusted[layer, head])
     out.top_k = out.rank <= k
     first = ranked(ls, top=1)
     if first:
@@ -223,5 +236,5 @@ def check_claims(claims, heads_files: dict[str, dict], k: int = TOP_K) -> list[C
 
 
 def beating_heads(ls: LabelScores) -> list[dict]:
-    """Coreference: the heads whose interval's lower end is above the strongest baseline, best first."""
+    """Coreference: the heads that beat the baselines after family-wise correction, best first."""
     return [r for r in ranked(ls) if r["passes"]]

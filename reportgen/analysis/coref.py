@@ -66,6 +66,32 @@ def pronoun_span_weights(rows: np.ndarray, span_tokens: Sequence[np.ndarray]) ->
     return (np.asarray(rows, dtype=np.float64) @ member).mean(axis=2)  # [L, H, C]
 
 
+def pronoun_word_weights(rows: np.ndarray, word_tokens: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+    """Per candidate and word, the pronoun's attention to that word: ``[L, H, C, Wmax]`` float64.
+
+    ``rows``: the pronoun's attention rows ``[L, H, k, n]``. ``word_tokens[c][w]``: token positions of word
+    ``w`` of candidate ``c`` (may be empty: a word cut off by truncation). Entry ``[l, h, c, w]`` is the
+    mean over the ``k`` pronoun pieces of the row's total on word ``w``'s pieces; nan where the word has
+    no piece or candidate ``c`` has fewer than ``Wmax`` words. ``spans.aggregate_span`` turns it into one
+    value per candidate; with the ``sum`` rule that equals :func:`pronoun_span_weights` on disjoint words.
+    """
+    n = rows.shape[-1]
+    width = max((len(words) for words in word_tokens), default=0)
+    columns = [(c, w, np.asarray(t, dtype=np.intp).reshape(-1)) for c, words in enumerate(word_tokens)
+               for w, t in enumerate(words)]
+    member = np.zeros((n, len(columns)))
+    for k, (c, w, t) in enumerate(columns):
+        if t.size:
+            _check_positions(t, n, f"candidate {c}, word {w}")
+            member[t, k] = 1.0
+    flat = (np.asarray(rows, dtype=np.float64) @ member).mean(axis=2)  # [L, H, columns]
+    out = np.full(rows.shape[:2] + (len(word_tokens), width), np.nan)
+    for k, (c, w, t) in enumerate(columns):
+        if t.size:
+            out[:, :, c, w] = flat[:, :, k]
+    return out
+
+
 def _check_positions(pos: np.ndarray, n: int, what: str) -> None:
     if pos.min() < 0 or pos.max() >= n:
         raise ValueError(f"{what}: token positions must lie in 0..{n - 1}, got {pos.tolist()}")
@@ -200,6 +226,23 @@ def nearest_preceding(candidates: Sequence[Span], pronoun: Span) -> int | None:
 def first_mentioned(candidates: Sequence[Span]) -> int:
     """Index of the candidate with the smallest ``(first_word, end_word)`` (lowest index on ties)."""
     return min(range(len(candidates)), key=lambda c: (candidates[c][0], candidates[c][1], c))
+
+
+def baseline_outcomes(
+    candidates: Sequence[Sequence[Span]],
+    pronouns: Sequence[Span],
+    antecedent_index: Sequence[int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair, whether each baseline is right: ``(nearest bool[N], first bool[N], chance float[N])``.
+
+    ``chance`` is random choice's probability to be right, ``1 / candidates``. The means of the three are
+    the accuracies of :func:`coref_baselines` (a pair without a preceding candidate: nearest is wrong).
+    """
+    near = np.array([nearest_preceding(c, p) == a for c, p, a in zip(candidates, pronouns, antecedent_index)],
+                    dtype=bool)
+    first = np.array([first_mentioned(c) == a for c, a in zip(candidates, antecedent_index)], dtype=bool)
+    chance = np.array([1.0 / len(c) for c in candidates], dtype=np.float64)
+    return near.reshape(-1), first.reshape(-1), chance.reshape(-1)
 
 
 def coref_baselines(

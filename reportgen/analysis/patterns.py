@@ -2,7 +2,9 @@
 
 For one example, ``A[l, h, i, j]`` is the attention from token ``i`` to token ``j``
 (``n`` tokens, no padding). ``F`` is the set of positions that are not special tokens
-(the *from-set*). Every score is a mean over from-positions ``i``; we keep the
+that the row may choose from (the *from-set*): a *forced* row, one whose token can attend only to itself
+(row 0 of a causal model, the only row of a one-token example), says nothing about the head and is left
+out of every score. Every score is a mean over from-positions ``i``; we keep the
 numerator (a sum over ``i``) and the count (number of ``i``) separately so that
 examples pool token-weighted: sum numerators and counts over examples, then divide.
 
@@ -18,7 +20,13 @@ punct     ``sum_j A[i, j]`` over non-special punctuation ``j``         ``F``
 entropy   ``-sum_j A[i, j] ln A[i, j]`` in nats (``0 ln 0 = 0``)       ``F``
 prev_argmax  ``1`` if ``argmax_j A[i, j] == i-1`` else ``0``           same as prev
 next_argmax  ``1`` if ``argmax_j A[i, j] == i+1`` else ``0``           same as next
+entropy_norm ``H(row i) / ln k_i``, ``k_i`` = positions row ``i`` may    ``F``
+          attend to (``n``; causal: ``i + 1``); unitless, in [0, 1]
 ========  ==========================================================  =====================
+
+``entropy_norm`` is length-aware breadth: 1 for a row spread evenly over every position it may attend
+to, 0 for a row on one token, whatever the example's length (raw entropy is at most ``ln k``, so a fixed
+entropy bar in nats cannot be reached by short rows).
 
 Argmax ties resolve to the first index (``numpy.argmax``). Attention scores are
 fractions of one row (unitless, each row sums to 1); entropy is in nats.
@@ -42,9 +50,10 @@ PATTERNS: tuple[str, ...] = (
     "entropy",
     "prev_argmax",
     "next_argmax",
+    "entropy_norm",
 )
 _INDEX = {name: k for k, name in enumerate(PATTERNS)}
-_PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM = range(len(PATTERNS))
+_PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM, _ENT_N = range(len(PATTERNS))
 
 
 def pattern_index(name: str) -> int:
@@ -122,7 +131,8 @@ def pattern_sums(
             also special are ignored.
         causal: True for a causal (decoder) model. Such a model cannot attend to ``i+1``,
             so ``next`` and ``next_argmax`` are not defined: their numerators and counts
-            are 0 (``finalize`` gives nan). All other patterns are computed as usual.
+            are 0 (``finalize`` gives nan). Its row 0 is forced (it can only attend to itself) and
+            is no from-position. All other patterns are computed as usual.
 
     Returns:
         :class:`PatternSums` with ``num [P, L, H]`` and ``count [P]``.
@@ -141,14 +151,16 @@ def pattern_sums(
             f"special and punct must have shape [{n}], got {special.shape} and {punct.shape}"
         )
 
-    F = np.flatnonzero(~special)  # from-positions
+    position = np.arange(n)
+    choices = position + 1 if causal else np.full(n, n)  # k_i: positions row i may attend to
+    F = np.flatnonzero(~special & (choices > 1))  # from-positions: not special, not forced
     f = F.size
     prev_local = np.flatnonzero(F >= 1)  # indices into F
     next_local = np.array([], dtype=np.intp) if causal else np.flatnonzero(F <= n - 2)
     prev_rows, next_rows = F[prev_local], F[next_local]
 
     count = np.zeros(len(PATTERNS))
-    count[[_SELF, _CLS, _SEP, _PUNCT, _ENT]] = f
+    count[[_SELF, _CLS, _SEP, _PUNCT, _ENT, _ENT_N]] = f
     count[[_PREV, _PREV_AM]] = prev_local.size
     count[[_NEXT, _NEXT_AM]] = next_local.size
     num = np.zeros((len(PATTERNS), L, H))
@@ -160,6 +172,7 @@ def pattern_sums(
     punct_cols = punct & ~special
     col_masks = np.stack([sep_cols, punct_cols], axis=1).astype(np.float64)  # [n, 2]
     local = np.arange(f)
+    inv_log_k = 1.0 / np.log(choices[F].astype(np.float64))  # k >= 2 on every from-position
 
     for l in range(L):
         rows = np.asarray(att[l][:, F, :], dtype=np.float64)  # [H, f, n]
@@ -172,11 +185,37 @@ def pattern_sums(
         num[_PUNCT, l] = masked[:, 1]
         positive = rows > 0
         logs = np.log(np.where(positive, rows, 1.0))  # log(1) = 0 where A == 0
-        num[_ENT, l] = -(rows * logs).sum(axis=(1, 2))
+        row_entropy = -(rows * logs).sum(axis=2)  # [H, f] nats
+        num[_ENT, l] = row_entropy.sum(axis=1)
+        num[_ENT_N, l] = (row_entropy * inv_log_k).sum(axis=1)
         argmax = rows.argmax(axis=-1)  # [H, f], first index on ties
         num[_PREV_AM, l] = (argmax[:, prev_local] == prev_rows - 1).sum(axis=-1)
         num[_NEXT_AM, l] = (argmax[:, next_local] == next_rows + 1).sum(axis=-1)
     return PatternSums(num, count)
+
+
+def reachable_rows(special: np.ndarray, punct: np.ndarray, causal: bool = False) -> dict[str, int]:
+    """How many from-positions of one example can put any attention on the columns of ``sep`` and
+    ``punct`` (a causal row ``i`` sees only ``j <= i``): ``{"sep": int, "punct": int}``.
+
+    Divided by the pattern's count (pooled over examples) this is the largest score the pattern could
+    reach on these examples: a label whose threshold lies above it cannot fire.
+    """
+    special = np.asarray(special, dtype=bool)
+    punct = np.asarray(punct, dtype=bool) & ~special
+    n = special.size
+    position = np.arange(n)
+    choices = position + 1 if causal else np.full(n, n)
+    rows = np.flatnonzero(~special & (choices > 1))
+    out = {}
+    for name, columns in (("sep", np.flatnonzero(special & (position >= 1))), ("punct", np.flatnonzero(punct))):
+        if columns.size == 0 or rows.size == 0:
+            out[name] = 0
+        elif causal:
+            out[name] = int((rows >= columns.min()).sum())
+        else:
+            out[name] = int(rows.size)
+    return out
 
 
 def finalize(s: PatternSums) -> dict[str, np.ndarray]:

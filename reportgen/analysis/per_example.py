@@ -10,14 +10,14 @@ from typing import Callable
 
 import numpy as np
 
-from reportgen.analysis.coref import pronoun_span_weights
+from reportgen.analysis.coref import pronoun_word_weights
 from reportgen.analysis.patterns import PatternSums, pattern_sums
 
 
 @dataclass
 class ExampleAnalysis:
     sums: PatternSums
-    coref: list[np.ndarray]  # per annotated pair: float64 [L, H, C]; shape (0,) when the pair was cut off
+    coref: list[np.ndarray]  # per annotated pair: float64 [L, H, C, Wmax] word weights; shape (0,) when cut off
 
 
 def span_tokens(word: np.ndarray, first: int, last: int) -> np.ndarray:
@@ -38,14 +38,17 @@ def analyse_example(att: np.ndarray, special: np.ndarray, punct: np.ndarray, wor
 
 def coref_weights(pronoun_rows: Callable[[np.ndarray], np.ndarray], word: np.ndarray,
                   coref_pairs) -> list[np.ndarray]:
-    """Per pair, W ``[L, H, C]`` (``coref.span_weights``); ``pronoun_rows(positions)`` gives the
-    attention rows ``[L, H, k, n]`` of those token positions. Cut-off pairs get shape (0,)."""
+    """Per pair, the pronoun's attention to every word of every candidate, ``[L, H, C, Wmax]``
+    (``coref.pronoun_word_weights``; nan pads shorter candidates and marks words without pieces);
+    ``pronoun_rows(positions)`` gives the attention rows ``[L, H, k, n]`` of those token positions.
+    A pair whose pronoun or any candidate lost every piece (truncation) gets shape (0,). The span rule
+    (``spans.aggregate_span``) is applied later, so records do not depend on it."""
     weights: list[np.ndarray] = []
     for pair in coref_pairs:
         pronoun = span_tokens(word, pair.pronoun.first, pair.pronoun.last)
-        spans = [span_tokens(word, c.first, c.last) for c in pair.candidates]
-        if pronoun.size == 0 or any(span.size == 0 for span in spans):
+        words = [[np.flatnonzero(word == w) for w in range(c.first, c.last)] for c in pair.candidates]
+        if pronoun.size == 0 or any(sum(t.size for t in ws) == 0 for ws in words):
             weights.append(np.zeros((0,), dtype=np.float64))
             continue
-        weights.append(np.asarray(pronoun_span_weights(pronoun_rows(pronoun), spans), dtype=np.float64))
+        weights.append(np.asarray(pronoun_word_weights(pronoun_rows(pronoun), words), dtype=np.float64))
     return weights

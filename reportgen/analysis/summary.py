@@ -1,7 +1,7 @@
 """Where heads are scored for a whole model: pool per-example records into the heads file.
 
 Input: per-example numerators and coreference weights (records); output: the plain dict written as
-``heads.json`` (schema ``reportgen.heads/1``, see docs/architecture.md). No I/O here.
+``heads.json`` (schema ``reportgen.heads/2``, see docs/architecture.md and the README). No I/O here.
 """
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.analysis.coref import coref_baselines, coref_scores
+from reportgen.analysis.coref import baseline_outcomes, coref_baselines, coref_scores
 from reportgen.analysis.coref_subsets import subsets
-from reportgen.analysis.labels import head_labels, rank_heads, strongest_label
+from reportgen.analysis.labels import (LABEL_PATTERN, LABELS, THRESHOLD_SOURCES, THRESHOLDS, head_labels, rank_heads,
+                                       reachable, strongest_label)
 from reportgen.analysis.patterns import PATTERNS, PatternSums, finalize, pattern_ci
+from reportgen.analysis.spans import DEFAULT_SPAN_RULE, SPAN_RULE_TEXT
 from reportgen.analysis.stats import bootstrap_mean_ci
+from reportgen.analysis.verdicts import ALPHA, MIN_PAIRS, family_verdict
 
-HEADS_SCHEMA = "reportgen.heads/1"
+HEADS_SCHEMA = "reportgen.heads/2"
 N_BOOT = 1000
 SEED = 0
 TOP_DETAIL = 5
@@ -28,7 +31,8 @@ class ExampleStats:
 
     example: object  # manifest Example
     sums: PatternSums
-    coref: list[np.ndarray]  # per annotated pair [L, H, C]; empty array when cut off
+    coref: list[np.ndarray]  # per annotated pair [L, H, C] under the span rule; empty array when cut off
+    reach: dict | None = None  # patterns.reachable_rows of the example (None: every from-position reaches)
 
 
 def _grid(array: np.ndarray) -> list[list[float | None]]:
@@ -43,8 +47,18 @@ def _pairs(stats: Sequence[ExampleStats]):
                 yield index, item.example, pair, weights
 
 
-def coreference_summary(stats: Sequence[ExampleStats], layers: int, heads: int) -> dict | None:
-    """Accuracy, mass, ranking with 95% bootstrap intervals over examples, baselines, per-pair detail."""
+def correction_text(pairs_min: int = MIN_PAIRS, alpha: float = ALPHA) -> str:
+    """The one sentence pages print under every verdict."""
+    return (f"Corrected for comparing every head of the model against the strongest baseline: a head beats the "
+            f"baselines when its Holm-adjusted p-value (exact tests on the same pairs) is at most {alpha:g}, so the "
+            f"chance of naming any head that does not is at most {alpha:g}; sets of fewer than {pairs_min} pairs "
+            f"get no verdict.")
+
+
+def coreference_summary(stats: Sequence[ExampleStats], layers: int, heads: int,
+                        span_rule: str = DEFAULT_SPAN_RULE) -> dict | None:
+    """Accuracy, mass, ranking with 95% bootstrap intervals over examples, baselines, the family-wise
+    corrected verdict (``verdicts.family_verdict``) overall and per subset, per-pair detail."""
     flat = list(_pairs(stats))
     if not flat:
         return None
@@ -55,10 +69,14 @@ def coreference_summary(stats: Sequence[ExampleStats], layers: int, heads: int) 
     spans = [[(c.first, c.last) for c in p.candidates] for _, _, p, _ in flat]
     pronouns = [(p.pronoun.first, p.pronoun.last) for _, _, p, _ in flat]
     base = coref_baselines(spans, pronouns, [p.antecedent_index for _, _, p, _ in flat])
+    outcomes = baseline_outcomes(spans, pronouns, [p.antecedent_index for _, _, p, _ in flat])
+    verdict = family_verdict(result.correct, *outcomes)
     order = rank_heads(result.accuracy + 1e-9 * np.nan_to_num(result.mass))
     ranking = [{"layer": l, "head": h, "accuracy": float(result.accuracy[l, h]), "mass": float(result.mass[l, h]),
                 "accuracy_ci": [float(acc_lo[l, h]), float(acc_hi[l, h])],
-                "mass_ci": [float(mass_lo[l, h]), float(mass_hi[l, h])]} for l, h, _ in order]
+                "mass_ci": [float(mass_lo[l, h]), float(mass_hi[l, h])],
+                "p_adjusted": _p(verdict.adjusted[l, h]), "beats": bool(verdict.adjusted[l, h] <= verdict.alpha)}
+               for l, h, _ in order]
     detail = []
     for k, (index, example, pair, _) in enumerate(flat):
         detail.append({
@@ -70,7 +88,7 @@ def coreference_summary(stats: Sequence[ExampleStats], layers: int, heads: int) 
                         for r in ranking[:TOP_DETAIL]],
         })
     antecedents = [p.antecedent_index for _, _, p, _ in flat]
-    subset_args = (result, groups, spans, pronouns, antecedents)
+    subset_args = (result, groups, spans, pronouns, antecedents, outcomes)
     languages = subsets([ex.language for _, ex, _, _ in flat], *subset_args, n_boot=N_BOOT, seed=SEED)
     sources = [example_source(ex) for _, ex, _, _ in flat]
     by_source = subsets(sources, *subset_args, n_boot=N_BOOT, seed=SEED) if len(set(sources)) > 1 else {}
@@ -80,8 +98,34 @@ def coreference_summary(stats: Sequence[ExampleStats], layers: int, heads: int) 
         "ranking": ranking,
         "baselines": {"nearest": base.nearest, "first": base.first, "random": base.random,
                       "no_preceding": base.no_preceding},
+        "span_rule": span_rule, "span_rule_text": SPAN_RULE_TEXT[span_rule],
+        "correction": dict(verdict.as_dict(), text=correction_text()),
+        "judged": verdict.judged,
+        "beats_baselines": verdict.as_dict()["beats_baselines"],
         "by_language": languages, "by_source": by_source, "pairs_detail": detail,
     }
+
+
+def _p(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def thresholds_summary(total: PatternSums, stats: Sequence[ExampleStats]) -> dict:
+    """Per label: pattern, threshold, its source, the largest score the label's pattern could reach on
+    these examples and whether the threshold is reachable at all (else the page says it cannot fire)."""
+    out = {}
+    for label in LABELS:
+        pattern = LABEL_PATTERN[label]
+        k = PATTERNS.index(pattern)
+        count = float(total.count[k])
+        if pattern in ("sep", "punct"):
+            reach = sum((s.reach or {}).get(pattern, s.sums.count[k]) for s in stats)
+        else:
+            reach = count  # every from-position can reach the target (or, entropy_norm, up to 1)
+        upper = reach / count if count > 0 else float("nan")
+        out[label] = {"pattern": pattern, "threshold": THRESHOLDS[label], "source": THRESHOLD_SOURCES[label],
+                      "upper": _p(upper), "reachable": reachable(label, upper)}
+    return out
 
 
 def example_source(example) -> str:
@@ -89,8 +133,9 @@ def example_source(example) -> str:
     return getattr(example, "source", None) or "manifest"
 
 
-def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, heads: int) -> dict:
-    """The heads file of one model (``reportgen.heads/1``), plus intervals and strongest labels.
+def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, heads: int,
+                    span_rule: str = DEFAULT_SPAN_RULE) -> dict:
+    """The heads file of one model (``reportgen.heads/2``), plus intervals and strongest labels.
 
     ``model``: {"id", "revision", "name", "slug", ...} copied into the file as is.
     """
@@ -111,19 +156,22 @@ def summarise_model(model: dict, stats: Sequence[ExampleStats], layers: int, hea
         "patterns": {name: _grid(patterns[name]) for name in PATTERNS},
         "intervals": {name: {"low": _grid(lo), "high": _grid(hi)} for name, (lo, hi) in intervals.items()},
         "labels": labels,
+        "thresholds": thresholds_summary(total, stats),
         "strongest": strongest_label(patterns),
     }
-    coref = coreference_summary(stats, layers, heads)
+    coref = coreference_summary(stats, layers, heads, span_rule)
     if coref is not None:
         out["coreference"] = coref
     return out
 
 
 def heads_csv(heads_file: dict) -> str:
-    """One row per head: layer, head, every pattern score, coreference accuracy and mass, labels."""
+    """One row per head: layer, head, every pattern score, coreference accuracy, mass and family-wise adjusted
+    p-value, labels."""
     layers, heads = heads_file["model"]["layers"], heads_file["model"]["heads"]
     coref = heads_file.get("coreference")
-    columns = ["layer", "head", *PATTERNS, "coref_accuracy", "coref_mass", "labels"]
+    columns = ["layer", "head", *PATTERNS, "coref_accuracy", "coref_mass", "coref_p_adjusted", "labels"]
+    p_adjusted = {(r["layer"], r["head"]): r.get("p_adjusted") for r in (coref or {}).get("ranking", [])}
     by_head: dict[tuple[int, int], list[str]] = {}
     for item in heads_file["labels"]:
         by_head.setdefault((item["layer"], item["head"]), []).append(item["label"])
@@ -131,7 +179,8 @@ def heads_csv(heads_file: dict) -> str:
     for l in range(layers):
         for h in range(heads):
             values = [heads_file["patterns"][name][l][h] for name in PATTERNS]
-            values += [coref["accuracy"][l][h], coref["mass"][l][h]] if coref else [None, None]
+            values += ([coref["accuracy"][l][h], coref["mass"][l][h], p_adjusted.get((l, h))] if coref
+                       else [None, None, None])
             cells = [str(l), str(h)] + ["" if v is None else repr(float(v)) for v in values]
             cells.append(" ".join(by_head.get((l, h), [])))
             lines.append(",".join(cells))

@@ -17,7 +17,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from .schema import HEAD_LABELS
+from .schema import HEAD_LABELS, SPAN_RULES
 from .words import show
 
 DTYPES = ("float32", "float16", "bfloat16")
@@ -166,6 +166,8 @@ SETTINGS: dict[str, Field] = {
     "display_limit": Integer(low=0, high=None, example="200"),
     "neuron": Boolean(),
     "predictions": Boolean(),
+    "coref_span": Choice(choices=SPAN_RULES, what="a choice",
+                         fix="write " + ", ".join(SPAN_RULES[:-1]) + " or " + SPAN_RULES[-1]),
 }
 
 EXPECT: dict[str, Field] = {

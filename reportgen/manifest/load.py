@@ -505,6 +505,20 @@ def _diffs(ck: _Checker, node: YNode, models: list[ModelSpec]) -> list[ModelDiff
     return out
 
 
+def _diffs_share_examples(ck: _Checker, diffs: list[ModelDiff], models: list[ModelSpec], examples: list) -> None:
+    """A diff compares two models on the examples both run: with none in common it can show nothing."""
+    specs = {s.slug: s for s in models}
+
+    def runs(slug: str) -> set[str]:
+        languages = specs[slug].languages
+        return {e.slug for e in examples if not languages or e.language in languages}
+
+    for i, d in enumerate(diffs):
+        if d.base in specs and d.other in specs and not runs(d.base) & runs(d.other):
+            ck.err(d.line, f"diffs[{i}]", f"{show(d.base)} and {show(d.other)} run no example in common (see their "
+                   "'languages')", "give both models a language in common, or remove this diff")
+
+
 def _run_kind(path: str) -> str | None:
     """"trainer_state" (a .json file), "csv" (a .csv file), "tensorboard" (a folder), else None."""
     if os.path.isdir(path):
@@ -594,6 +608,8 @@ def parse_manifest(text: str, path: str = "<string>", *, check_paths: bool = Tru
     if "include" in present:
         real = os.path.realpath(file) if os.path.isfile(file) else file
         examples = examples + _include(ck, m["include"], examples, _stack + (real,))
+    if diffs and examples:
+        _diffs_share_examples(ck, diffs, models, examples)
     if "examples" not in m and not examples and not ck.problems:
         ck.err(root.line, "(top level)", "no examples: the included files have none", "add 'examples:' or include a file with examples")
     if ck.problems:

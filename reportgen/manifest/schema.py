@@ -13,8 +13,10 @@ from .words import Span, Word, example_words
 #: The head labels an ``expect:`` entry may name: the labels with a threshold (``analysis.labels``), the
 #: self pattern and coreference. The one list of them; ``analysis.claims`` checks claims on it.
 HEAD_LABELS: tuple[str, ...] = ("previous", "next", "self", "cls", "sep", "punct", "broad", "coreference")
+#: how a multi-word coreference mention's word weights combine (``settings.coref_span``; see analysis/spans.py)
+SPAN_RULES: tuple[str, ...] = ("mean", "sum", "max")
 
-__all__ = ["HEAD_LABELS", "CorefPair", "Example", "Expectation", "Manifest", "ModelDiff", "ModelSpec", "Settings", "Span",
+__all__ = ["HEAD_LABELS", "SPAN_RULES", "CorefPair", "Example", "Expectation", "Manifest", "ModelDiff", "ModelSpec", "Settings", "Span",
            "TrainingRun", "Word"]
 
 
@@ -104,6 +106,7 @@ class Settings:
     display_limit: int = 200
     neuron: bool = True
     predictions: bool = True  # masked-token predictions for shown examples of models with a masked-LM head
+    coref_span: str = "mean"  # how a multi-word mention's word weights combine: mean, sum or max
 
 
 @dataclass(frozen=True)

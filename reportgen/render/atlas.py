@@ -17,6 +17,7 @@ from reportgen.analysis import compare
 from reportgen.analysis.atlas import link_examples, per_example_coref
 from reportgen.analysis.coref import coref_scores
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.analysis.verdicts import MIN_PAIRS
 from reportgen.render.assets import TABLE_SCRIPTS, script_srcs
 from reportgen.render.coref_marks import pronoun_token
 from reportgen.render.pages import front_matter, run_provenances
@@ -42,16 +43,18 @@ MAPS: dict[str, tuple[str, str]] = {
     "entropy": ("Entropy", "mean entropy of the attention row, in nats (high: broad attention)"),
     "prev_argmax": ("Previous token is the argmax", "share of tokens whose strongest attention goes to i-1"),
     "next_argmax": ("Next token is the argmax", "share of tokens whose strongest attention goes to i+1"),
+    "entropy_norm": ("Normalised entropy", "mean of the row's entropy / ln k, k the positions the row may attend to "
+                     "(1: spread evenly, 0: one token; the broad label's score)"),
     "coref_accuracy": ("Coreference accuracy", "share of pronoun pairs where the antecedent gets the most attention"),
     "coref_mass": ("Coreference mass", "mean attention from the pronoun to its antecedent"),
 }
 LABEL_TITLES = {
-    "previous": "Previous-token heads", "next": "Next-token heads", "broad": "Broad heads (entropy)",
+    "previous": "Previous-token heads", "next": "Next-token heads", "broad": "Broad heads (normalised entropy)",
     "cls": "[CLS] heads", "sep": "[SEP] heads", "punct": "Punctuation heads", "self": "Self heads",
     "coreference": "Coreference heads",
 }
 LABEL_ORDER = ("previous", "next", "broad", "cls", "sep", "punct", "self", "coreference")
-LABEL_MAP = {"previous": "prev", "next": "next", "broad": "entropy", "cls": "cls", "sep": "sep", "punct": "punct",
+LABEL_MAP = {"previous": "prev", "next": "next", "broad": "entropy_norm", "cls": "cls", "sep": "sep", "punct": "punct",
              "self": "self", "coreference": "coref_accuracy"}
 
 
@@ -211,19 +214,36 @@ def ranking_tables(heads: dict, links: dict, model: str, prefix: str = "../",
         for r in claims_mod.ranked(ls, top=TOP):
             example = link_grid[r["layer"]][r["head"]] if link_grid else None
             rows.append(dict(r, name=head_name(r["layer"], r["head"]), exbert=exbert(r["layer"], r["head"]),
-                             score_text=fmt(r["score"]), ci_text=_ci(r["low"], r["high"]),
+                             score_text=fmt(r["score"]), ci_text=_ci(r["low"], r["high"]), p_text=fmt_p(r["p"]),
                              href=viewer_href(prefix, example, model, r["layer"], r["head"],
                                               _pronoun(pronouns, example) if label == "coreference" else None),
                              head_href=head_href(prefix, model, r["layer"], r["head"])))
+        cannot = None
         if label == "coreference":
-            bar = f"lower end of the interval above the strongest baseline ({fmt(ls.baseline)})"
+            bar = (f"beats the strongest baseline ({fmt(ls.baseline)}) with Holm-adjusted p <= 0.05 over all heads"
+                   if ls.judged else "none: too few pairs to judge")
             support = f"{ls.support['pairs']} pairs in {ls.support['examples']} examples"
         else:
             bar = f"score > {ls.threshold:g}" if ls.threshold is not None else None
             support = f"{ls.support['tokens']} from-positions in {ls.support['examples']} examples"
+            info = (heads.get("thresholds") or {}).get(label)
+            if info and not info.get("reachable", True):
+                upper = info.get("upper")
+                why = " (a causal model cannot attend to the next token)" if label == "next" else ""
+                cannot = (f"This label cannot fire on these examples: its score can be at most {fmt(upper)} (the share "
+                          f"of from-positions that can attend to anything it measures), not above {ls.threshold:g}."
+                          if upper is not None else f"This label cannot fire: no from-position has this score{why}.")
         tables.append({"label": label, "title": LABEL_TITLES[label], "unit": ls.unit, "bar": bar,
-                       "support": support, "rows": rows})
+                       "support": support, "rows": rows, "cannot": cannot})
     return tables
+
+
+def fmt_p(value) -> str:
+    """An adjusted p-value: 3 significant digits, "< 0.0001" below that, "–" when there is none."""
+    if value is None or not math.isfinite(float(value)):
+        return "–"
+    value = float(value)
+    return "< 0.0001" if value < 1e-4 else f"{value:.3g}"
 
 
 def _ci(low, high) -> str:
@@ -232,49 +252,59 @@ def _ci(low, high) -> str:
     return f"{low:.3f}–{high:.3f}"
 
 
-def verdict(ranking: list[dict], baselines: dict) -> dict:
-    """Does any head beat the baselines beyond its 95% interval (interval's lower end above the strongest
-    of nearest preceding, first-mentioned and random)? Returns {"beats": [...], "text": ...}."""
+def verdict(ranking: list[dict], baselines: dict, block: dict) -> dict:
+    """The family-wise corrected verdict of one set of pairs (``block``: the heads file's coreference dict or
+    one of its subsets, with ``judged`` and ``beats_baselines``). Returns {"beats": [...], "text", "ok"}."""
     values = {k: baselines.get(k) for k in ("nearest", "first", "random")}
     finite = {k: float(v) for k, v in values.items() if v is not None and math.isfinite(float(v))}
     if not ranking or not finite:
         return {"beats": [], "text": "No ranking.", "ok": False}
     bar = max(finite.values())
-    beats = [r for r in ranking if r["accuracy_ci"][0] is not None and r["accuracy_ci"][0] > bar]
     named = (f"first-mentioned ({fmt(values['first'])}), random ({fmt(values['random'])}) and nearest preceding "
              f"({fmt(values['nearest'])})")
     best = ranking[0]
+    if not block.get("judged", False):
+        text = (f"Too few pairs to judge ({block.get('pairs', 0)}; a verdict needs at least {MIN_PAIRS}): the best head, "
+                f"{head_name(best['layer'], best['head'])}, reaches {fmt(best['accuracy'])} (95% interval "
+                f"{_ci(*best['accuracy_ci'])}) against {fmt(bar)}, the strongest of {named}.")
+        return {"beats": [], "text": text, "ok": False}
+    accuracy = {(r["layer"], r["head"]): r for r in ranking}
+    beats = [{"layer": l, "head": h, "p": p, **({k: accuracy[(l, h)][k] for k in ("accuracy", "accuracy_ci")}
+                                                 if (l, h) in accuracy else {})}
+             for l, h, p in block.get("beats_baselines", [])]
     if beats:
-        heads = ", ".join(f"{head_name(r['layer'], r['head'])} ({fmt(r['accuracy'])}, {_ci(*r['accuracy_ci'])})"
+        heads = ", ".join(f"{head_name(r['layer'], r['head'])} ({fmt(r.get('accuracy'))}, adjusted p {fmt_p(r['p'])})"
                           for r in beats[:5])
         more = f" and {len(beats) - 5} more" if len(beats) > 5 else ""
         text = (f"{len(beats)} head{'s' if len(beats) != 1 else ''} beat{'s' if len(beats) == 1 else ''} the "
-                f"baselines beyond {'their' if len(beats) != 1 else 'its'} 95% interval (lower end above "
-                f"{fmt(bar)}, the strongest of {named}): {heads}{more}.")
+                f"strongest baseline ({fmt(bar)}, the strongest of {named}) after correction for all heads: "
+                f"{heads}{more}.")
     else:
-        text = (f"No head beats the first-mentioned and random baselines beyond its 95% interval: the best head, "
+        text = (f"No head beats the baselines after correction for all heads: the best head, "
                 f"{head_name(best['layer'], best['head'])} (exBERT {exbert(best['layer'], best['head'])}), reaches "
-                f"{fmt(best['accuracy'])} (95% interval {_ci(*best['accuracy_ci'])}), whose lower end is not above "
-                f"{fmt(bar)}, the strongest of {named}.")
+                f"{fmt(best['accuracy'])} (95% interval {_ci(*best['accuracy_ci'])}, adjusted p "
+                f"{fmt_p(best.get('p_adjusted'))}) against {fmt(bar)}, the strongest of {named}.")
     return {"beats": beats, "text": text, "ok": bool(beats)}
 
 
-def _ranking_rows(ranking: list[dict], bar: float | None, links: dict, model: str, prefix: str,
+def _ranking_rows(ranking: list[dict], links: dict, model: str, prefix: str,
                   pronouns: dict | None = None) -> list[dict]:
     grid = links.get("coref_accuracy")
     rows = []
     for k, r in enumerate(ranking):
         example = grid[r["layer"]][r["head"]] if grid else None
+        p = r.get("p_adjusted")
         rows.append(dict(r, position=k + 1, name=head_name(r["layer"], r["head"]), exbert=exbert(r["layer"], r["head"]),
-                         acc_text=fmt(r["accuracy"]), ci_text=_ci(*r["accuracy_ci"]),
+                         acc_text=fmt(r["accuracy"]), ci_text=_ci(*r["accuracy_ci"]), p_text=fmt_p(p),
                          mass_text=fmt(r.get("mass")), mass_ci_text=_ci(*(r.get("mass_ci") or [None, None])),
-                         beats=bar is not None and r["accuracy_ci"][0] is not None and r["accuracy_ci"][0] > bar,
+                         beats=(bool(r.get("beats")) if p is not None else None),
                          href=viewer_href(prefix, example, model, r["layer"], r["head"], _pronoun(pronouns, example)),
                          head_href=head_href(prefix, model, r["layer"], r["head"])))
     return rows
 
 
 def _bar(baselines: dict) -> float | None:
+    """The strongest of the nearest-preceding, first-mentioned and random baselines (None: none finite)."""
     finite = [float(v) for k, v in baselines.items() if k in ("nearest", "first", "random")
               and v is not None and math.isfinite(float(v))]
     return max(finite) if finite else None
@@ -285,19 +315,17 @@ def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: s
     c = heads.get("coreference")
     if not c:
         return None
-    bar = _bar(c["baselines"])
     overall = {"kind": None, "name": "all", "pairs": c["pairs"], "examples": c["examples"], "baselines": c["baselines"],
-               "verdict": verdict(c["ranking"], c["baselines"]),
-               "rows": _ranking_rows(c["ranking"][:TOP], bar, links, model, prefix, pronouns)}
+               "verdict": verdict(c["ranking"], c["baselines"], c),
+               "rows": _ranking_rows(c["ranking"][:TOP], links, model, prefix, pronouns)}
     subsets = []
     for kind, key in (("Language", "by_language"), ("Source", "by_source")):
         for name, sub in (c.get(key) or {}).items():
             if "baselines" not in sub:  # heads file from before per-subset baselines
                 continue
-            sub_bar = _bar(sub["baselines"])
             subsets.append({"kind": kind, "name": name, "pairs": sub["pairs"], "examples": sub["examples"],
-                            "baselines": sub["baselines"], "verdict": verdict(sub["top"], sub["baselines"]),
-                            "rows": _ranking_rows(sub["top"][:TOP_LANG], sub_bar, links, model, prefix, pronouns)})
+                            "baselines": sub["baselines"], "verdict": verdict(sub["top"], sub["baselines"], sub),
+                            "rows": _ranking_rows(sub["top"][:TOP_LANG], links, model, prefix, pronouns)})
     top = c["ranking"][:TOP_DETAIL]
     detail = []
     seen: dict[str, int] = {}
@@ -323,6 +351,8 @@ def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: s
                        "source": pair.get("source", ""), "pronoun": pair["pronoun"], "antecedent": pair["antecedent"],
                        "candidates": pair["candidates"], "cells": cells})
     return {"overall": overall, "subsets": subsets, "detail": detail,
+            "span_rule": c.get("span_rule", "sum"), "span_rule_text": c.get("span_rule_text", ""),
+            "correction": (c.get("correction") or {}).get("text", ""),
             "detail_heads": [{"name": head_name(r["layer"], r["head"]), "exbert": exbert(r["layer"], r["head"])}
                              for r in top],
             "right": [sum(row["cells"][j]["state"] == "right" for row in detail) for j in range(len(top))]}
@@ -340,7 +370,8 @@ def claims_view(results) -> list[dict]:
     for r in results:
         if r.status == "checked":
             if r.label == "coreference":
-                bar = f"interval > {fmt(r.baseline)}" if r.baseline is not None else "–"
+                bar = (f"beats {fmt(r.baseline)}, adjusted p {fmt_p(r.p_adjusted)}" if r.p_adjusted is not None
+                       else "too few pairs to judge")
             else:
                 bar = f"> {r.threshold:g}" if r.threshold is not None else "no threshold"
             rows.append({"r": r, "name": head_name(r.layer, r.head), "exbert": exbert(r.layer, r.head),

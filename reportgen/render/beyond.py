@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen.analysis.model_diff import head_js_sums, score_changes
+from reportgen.analysis.model_diff import head_js_sums, shared_score_changes
 from reportgen.extract.predictions import STATUS_TEXT
 from reportgen.render.assets import RUN_SCRIPTS, script_srcs
 from reportgen.render.atlas import MAPS
@@ -148,7 +149,7 @@ class DiffCollector:
 
             base_att, other_att = (other_attention, attention) if model == pair[1] else (attention, other_attention)
             acc["per_example"][example] = head_js_sums(base_att.astype(np.float64), other_att.astype(np.float64),
-                                                       special)
+                                                       special, bool(record.causal))
             acc["precision"] |= {precision, partner_precision}
         self.seen.add((model, example))
         if store:
@@ -203,8 +204,19 @@ def _heat(key: str, grid: np.ndarray, signed: bool, what: str, digits: int = 3) 
     return {"key": key, "rows": rows, "heads": grid.shape[1], "high": high}
 
 
-def diff_views(context, collector: DiffCollector) -> list[dict]:
-    """One view per ``diffs:`` entry (for ``diff.html.j2``)."""
+DIFF_SCHEMA = "reportgen.diff/1"
+
+
+def diff_slug(base: str, other: str) -> str:
+    return f"{base}-{other}"
+
+
+def diff_views(context, collector: DiffCollector, stats: dict | None = None) -> list[dict]:
+    """One view per ``diffs:`` entry (for ``diff.html.j2``).
+
+    Score changes compare the two models on the examples both ran (``stats``: model slug -> per-example
+    statistics); a model's own pooled scores over other examples would mix the effect of the examples in.
+    """
 
     runs = {r.spec.slug: r for r in context.runs}
     views = []
@@ -247,7 +259,12 @@ def diff_views(context, collector: DiffCollector) -> list[dict]:
             order = np.argsort(-js, axis=None, kind="stable")[:10]
             view["top"] = [{"layer": int(i // js.shape[1]), "head": int(i % js.shape[1]),
                             "value": _fmt(float(js.flat[i]), 4)} for i in order]
-        for key, delta in score_changes(hb, ho).items():
+        changes, shared = shared_score_changes((stats or {}).get(base) or [], (stats or {}).get(other) or [])
+        view["shared"] = shared
+        view["export"] = {"schema": DIFF_SCHEMA, "base": base, "other": other, "examples": shared,
+                          "scores": {key: _json_grid(delta) for key, delta in changes.items()},
+                          "js": _json_grid(total / rows) if total is not None and rows else None}
+        for key, delta in changes.items():
             title, what = MAPS.get(key, (key, key))
             finite = delta[np.isfinite(delta)]
             small = finite.size and float(np.max(np.abs(finite))) < 0.01
@@ -258,15 +275,24 @@ def diff_views(context, collector: DiffCollector) -> list[dict]:
     return views
 
 
+def _json_grid(grid: np.ndarray) -> list[list[float | None]]:
+    return [[float(v) if math.isfinite(float(v)) else None for v in row] for row in np.asarray(grid, dtype=np.float64)]
+
+
 # ---------------------------------------------------------------- pages
 
 
-def render(context, collector: DiffCollector, runs_data: list, root: Path) -> Iterator[tuple[str, str]]:
-    """Yield (path relative to site_src, text) for diff and run pages; writes the run data files."""
+def render(context, collector: DiffCollector, runs_data: list, root: Path,
+           stats: dict | None = None) -> Iterator[tuple[str, str]]:
+    """Yield (path relative to site_src, text) for diff and run pages; writes the run data files and
+    ``data/diffs/<base>-<other>.json`` (``reportgen.diff/1``)."""
 
     env = environment()
     nav_diffs, nav_runs = [], []
-    for view in diff_views(context, collector):
+    for view in diff_views(context, collector, stats):
+        if view.get("export") is not None:
+            write_text(root / "data" / "diffs" / f"{diff_slug(view['base_slug'], view['other_slug'])}.json",
+                       json.dumps(view["export"], indent=1, sort_keys=True) + "\n")
         base = view["base"].name if view["base"] else view["base_slug"]
         other = view["other"].name if view["other"] else view["other_slug"]
         title = f"Model diff: {base} → {other}"

@@ -45,6 +45,15 @@ def per_example_scores(stats, layers: int, heads: int) -> dict[str, np.ndarray]:
 def _beats(coref: dict, layer: int, head: int, ci_low: float | None) -> tuple[bool | None, str]:
     """Does this head beat the baselines? The heads file's family-wise corrected list when it has one,
     else the lower end of the 95% interval above the strongest baseline."""
+    entry = next((r for r in coref.get("ranking", []) if r["layer"] == layer and r["head"] == head), {})
+    if entry.get("p_adjusted") is not None:
+        correction = (coref.get("correction") or {}).get("text", "") if isinstance(coref.get("correction"), dict) else ""
+        how = f"adjusted p = {float(entry['p_adjusted']):.3g}, corrected over all {len(coref['ranking'])} heads"
+        if entry.get("beats"):
+            return True, f"beats the strongest baseline ({how})" + (f". {correction}" if correction else "")
+        return False, f"does not beat the strongest baseline ({how})" + (f". {correction}" if correction else "")
+    if coref.get("judged") is False:
+        return None, "has no verdict: too few pairs to judge"
     listed = coref.get("beats_baselines")
     if listed is not None:
         hit = [x for x in listed if int(x[0]) == layer and int(x[1]) == head]
@@ -111,7 +120,7 @@ def model_verdicts(heads_files: dict) -> dict[str, dict]:
     for slug, heads in heads_files.items():
         c = heads.get("coreference")
         if c:
-            found = verdict(c["ranking"], c["baselines"])
+            found = verdict(c["ranking"], c["baselines"], c)
             out[slug] = {"text": found["text"], "ok": found["ok"]}
     return out
 

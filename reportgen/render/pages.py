@@ -32,6 +32,7 @@ PATTERN_TITLES = {
     "entropy": "Entropy (nats)",
     "prev_argmax": "Previous token is the argmax (share)",
     "next_argmax": "Next token is the argmax (share)",
+    "entropy_norm": "Normalised entropy (entropy / ln k)",
 }
 EXAMPLES_PER_PAGE = 100
 

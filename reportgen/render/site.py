@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen.analysis.patterns import PatternSums
+from reportgen.analysis.patterns import PatternSums, reachable_rows
+from reportgen.analysis.spans import aggregate_span
 from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
 from reportgen.render import atlas, beyond, head_pages, pages
 from reportgen.render.changes_page import write_changes
@@ -73,8 +74,11 @@ class SiteWriter:
             files.update(beyond.example_files(key, example, record))  # R.js (rollout), P.js (predictions)
             write_staged(self.data_dir(model, example.slug), files)
         self.diffs.add(model, example.slug, record)
-        self.stats.setdefault(model, []).append(
-            ExampleStats(example, PatternSums(record.sums_num, record.sums_count), list(record.coref)))
+        rule = self.manifest.settings.coref_span  # one value per candidate mention (analysis.spans)
+        self.stats.setdefault(model, []).append(ExampleStats(
+            example, PatternSums(record.sums_num, record.sums_count),
+            [aggregate_span(w, rule) if w.size else w for w in record.coref],
+            reachable_rows(record.special, record.punct, record.causal)))
         record.attention_q = np.zeros(record.attention_q.shape[:2] + (0, 0), dtype=np.uint8)
         record.extras = {"has_qk": np.array(["q" in record.extras]), "data_files": np.array(json.dumps(names)),
                          "qk_error": record.extras.get("qk_error", np.array([np.nan])), **beyond.kept_extras(record)}
@@ -96,7 +100,7 @@ class SiteWriter:
             stats = self.stats.get(slug, [])
             info = {"id": run.spec.id, "name": run.spec.name, "slug": slug, "revision": run.revision,
                     "requested_revision": run.spec.revision}
-            heads = summarise_model(info, stats, run.layers, run.heads)
+            heads = summarise_model(info, stats, run.layers, run.heads, manifest.settings.coref_span)
             heads["provenance"] = run.provenance
             heads_files[slug] = heads
             write_text(self.root / "data" / slug / "heads.json", json.dumps(heads, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
@@ -114,7 +118,9 @@ class SiteWriter:
                                    layer_files=names.get("layer"), qk_files=names.get("qk"))
                 meta.update(beyond.meta_fields(record))
                 if example.coref:
-                    meta["coref"] = pair_marks(record.word, example.coref, list(record.coref))
+                    rule = manifest.settings.coref_span  # the viewer shows W under the build's span rule
+                    meta["coref"] = pair_marks(record.word, example.coref,
+                                               [aggregate_span(w, rule) if w.size else w for w in record.coref])
                 write_text(self.data_dir(slug, example.slug) / "meta.js", data_script(meta))
         write_text(self.root / "data" / "index.json", json.dumps(self._index(runs), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         context = pages.SiteContext(manifest, runs, heads_files, self.records, self.shown)
@@ -129,7 +135,7 @@ class SiteWriter:
             write_text(self.root / relative, text)
         for relative, text in head_pages.render(context, self.stats):
             write_text(self.root / relative, text)
-        for relative, text in beyond.render(context, self.diffs, self.training_runs, self.root):
+        for relative, text in beyond.render(context, self.diffs, self.training_runs, self.root, self.stats):
             write_text(self.root / relative, text)
         self.diffs.close()
         self._copy_assets()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 MAGIC = b"RGR2"
 
 
@@ -33,7 +33,7 @@ class Record:
     causal: bool
     sums_num: np.ndarray  # float64[P, L, H]
     sums_count: np.ndarray  # float64[P]
-    coref: list[np.ndarray]  # per pair float64[L, H, C]
+    coref: list[np.ndarray]  # per pair float64[L, H, C, Wmax]: attention to each candidate word (nan: none)
     attention_q: np.ndarray  # uint8[L, H, n, n]
     extras: dict[str, np.ndarray] = field(default_factory=dict)  # optional arrays (neuron view q/k, ...)
 

@@ -10,7 +10,7 @@ import pytest
 import demo_site as demo_site_build
 
 MODEL = "all-minilm-l6-v2"
-MAPS = ["prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax",
+MAPS = ["prev", "next", "self", "cls", "sep", "punct", "entropy", "prev_argmax", "next_argmax", "entropy_norm",
         "coref_accuracy", "coref_mass"]
 
 CELLS_JS = """() => Array.from(document.querySelectorAll('table.rg-heat')).map(t => ({

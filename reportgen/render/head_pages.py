@@ -48,6 +48,7 @@ def _beats(coref: dict, layer: int, head: int, ci_low: float | None) -> tuple[bo
     entry = next((r for r in coref.get("ranking", []) if r["layer"] == layer and r["head"] == head), {})
     if entry.get("p_adjusted") is not None:
         correction = (coref.get("correction") or {}).get("text", "") if isinstance(coref.get("correction"), dict) else ""
+        correction = correction.rstrip(". ")  # the page adds the full stop
         how = f"adjusted p = {float(entry['p_adjusted']):.3g}, corrected over all {len(coref['ranking'])} heads"
         if entry.get("beats"):
             return True, f"beats the strongest baseline ({how})" + (f". {correction}" if correction else "")

@@ -102,6 +102,17 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("-o", "--output", help="manifest to write (default: print it)")
     imp.add_argument("--show", default=str(20), help="viewer pages for the first N examples only, or 'all' (default: 20)")
 
+    export = sub.add_parser("export", help="write one example's viewers as a single standalone HTML file "
+                                           "(opens from disk or as an e-mail attachment, no network)")
+    export.add_argument("manifest", help="manifest YAML")
+    export.add_argument("example", help="the example's id or slug")
+    export.add_argument("--model", help="model id, name or slug (needed when the manifest has several)")
+    export.add_argument("-o", "--output", help="HTML file to write (default: EXAMPLE-MODEL.html)")
+    export.add_argument("--cache", help="cache folder (default: $REPORTGEN_CACHE or ~/.cache/reportgen)")
+    export.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    export.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    export.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
+
     cache = sub.add_parser("cache", help="show or trim the cache")
     cache.add_argument("action", choices=["info", "prune"])
     cache.add_argument("--cache", help="cache folder")
@@ -194,6 +205,20 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from reportgen.export import export_example
+
+    if args.device != "cpu":
+        from reportgen.models.load import check_device
+
+        check_device(args.device)
+    report = export_example(args.manifest, args.example, args.model, args.output, cache_dir=args.cache,
+                            use_cache=not args.no_cache, device=args.device, dtype=args.dtype)
+    print(f"reportgen: wrote {report['path']} ({report['bytes'] / 1e6:.2f} MB, one file: {report['model']} on "
+          f"example {report['example']!r}, {report['tokens']} tokens)")
+    return 0
+
+
 def cmd_models_key(args) -> int:
     from reportgen.publish import models_key  # deferred: per command
 
@@ -257,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() else None
     try:
         return {"build": cmd_build, "check": cmd_check, "cache": cmd_cache, "import": cmd_import,
-                "merge": cmd_build, "models-key": cmd_models_key,
+                "merge": cmd_build, "models-key": cmd_models_key, "export": cmd_export,
                 "source-date-epoch": cmd_source_date_epoch}[args.command](args)
     except UserError as exc:
         for line in exc.lines:

@@ -236,10 +236,12 @@ class Progress:
             self.bar.close()
 
 
-def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink) -> ModelRun:
+def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink, only: set[str] | None = None) -> ModelRun:
     """Produce every record of one model, from the cache or by running it; hand each to ``sink``.
 
     ``sink(run, example, record)`` writes the record's heavy data and returns the record to keep.
+    ``only``: example slugs to produce (``reportgen export``); batches are still planned over all of the
+    model's examples, so the records are those a whole build makes.
     Raises RunError when the model cannot be loaded or gives unusable attention.
     """
     from reportgen.models.load import peek_revision  # deferred: looked up at call time, so tests can substitute the model loader
@@ -247,6 +249,8 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink) -> Mode
     base_dir = Path(manifest.path).parent if manifest.path else None
     everything = examples_for(spec, manifest.examples)
     run = ModelRun(spec, everything, planned=everything)
+    if only is not None:
+        run.examples = [e for e in everything if e.slug in only]
     if options.shard is not None:
         if not any(in_shard(spec.id, e.id, options.shard) for e in everything):
             return ModelRun(spec, [])  # no batch can fall in this shard: do not even resolve the model

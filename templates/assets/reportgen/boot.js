@@ -30,15 +30,17 @@
 
   /** The viewer the URL hash talks about: the one showing its example, else the first. */
   function hashViewer(hash) {
-    var p = parseHash(hash);
+    var p = parseHash(hash), own = viewers.filter(function (v) {
+      return v.root.getAttribute('data-rg-hash') !== 'off'; // notebook views leave the page's URL alone
+    });
     if (p.example) {
-      for (var i = 0; i < viewers.length; i++) {
-        if (viewers[i].example === p.example) {
-          return viewers[i];
+      for (var i = 0; i < own.length; i++) {
+        if (own[i].example === p.example) {
+          return own[i];
         }
       }
     }
-    return viewers[0] || null;
+    return own[0] || null;
   }
 
   function init() {

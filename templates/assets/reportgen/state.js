@@ -339,8 +339,8 @@
   };
 
   Viewer.prototype.writeHash = function () {
-    if (!this.meta || viewer.viewers[0] !== this && !this.ownsHash) {
-      return; // several viewers on one page: only the first one owns the hash
+    if (!this.meta || viewer.viewers[0] !== this && !this.ownsHash || this.root.getAttribute('data-rg-hash') === 'off') {
+      return; // several viewers on one page: only the first one owns the hash; embedded ones never do
     }
     var text = this.hashText();
     if (window.location.hash === text) {

@@ -48,10 +48,10 @@ class Heat(HTMLParser):
             self.cells[self.map] = []
         elif tag == "td" and self.map and "data-layer" in a:
             self.cell = {"layer": int(a["data-layer"]), "head": int(a["data-head"]), "title": a.get("title", ""),
-                         "style": a.get("style", ""), "href": None}
+                         "style": a.get("style", ""), "href": None, "head_href": None}
             self.cells[self.map].append(self.cell)
         elif tag == "a" and self.cell is not None:
-            self.cell["href"] = a.get("href")
+            self.cell["head_href" if "rg-head-link" in a.get("class", "") else "href"] = a.get("href")
 
     def handle_endtag(self, tag):
         if tag == "td":
@@ -70,10 +70,15 @@ def test_atlas_page_has_a_linked_cell_for_every_head_of_every_pattern(demo):
     for key, cells in parser.cells.items():
         assert sorted((c["layer"], c["head"]) for c in cells) == [(l, h) for l in range(6) for h in range(12)], key
         for c in cells:
-            assert re.fullmatch(r"--v:[01]\.\d{3}", c["style"]), c
+            diverging = r"; --above:[01]\.\d{3}; --below:[01]\.\d{3}" if key == "coref_accuracy" else ""
+            assert re.fullmatch(r"--v:[01]\.\d{3}" + diverging, c["style"]), c
             assert c["title"].startswith(f"layer {c['layer']}, head {c['head']} ")
-            m = re.fullmatch(r"\.\./examples/([\w-]+)\.html#model=([\w-]+)&view=head&layer=(\d+)&head=(\d+)", c["href"])
+            token = r"&token=\d+" if key.startswith("coref") else ""  # coreference links pin the pronoun
+            m = re.fullmatch(r"\.\./examples/([\w-]+)\.html#model=([\w-]+)&view=head&layer=(\d+)&head=(\d+)" + token,
+                             c["href"])
             assert m, c
+            assert c["head_href"] == f"../heads/{MODEL}/{c['layer']}-{c['head']}.html"
+            assert (page.parent.parent / "heads" / MODEL / f"{c['layer']}-{c['head']}.html").is_file()
             assert (m.group(2), int(m.group(3)), int(m.group(4))) == (MODEL, c["layer"], c["head"])
             target = page.parent.parent / "examples" / f"{m.group(1)}.html"
             assert target.is_file(), target

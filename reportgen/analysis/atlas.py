@@ -107,3 +107,36 @@ def link_examples(stats, shown: set[str], tokens: dict[str, int], layers: int, h
         out["coref_accuracy"] = slug_grid(best_example(acc, eligible, ntok, secondary=mass))
         out["coref_mass"] = slug_grid(best_example(mass, eligible, ntok))
     return out
+
+
+def top_examples(scores: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
+    """int ``[L, H, k]``: per head, the indices of the ``k`` eligible examples with the highest score,
+    best first (-1 fills the places left when fewer examples have a finite score). Ties go to the earlier
+    example.
+
+    Args:
+        scores: ``[E, L, H]`` per-example scores (nan: no such score in that example).
+        eligible: bool ``[E]`` (e.g. the example has a viewer page).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    E, L, H = scores.shape
+    ok = np.asarray(eligible, dtype=bool)[:, None, None] & np.isfinite(scores)
+    out = np.full((L, H, k), -1, dtype=np.int64)
+    for l in range(L):
+        for h in range(H):
+            candidates = np.flatnonzero(ok[:, l, h])
+            order = candidates[np.lexsort((candidates, -scores[candidates, l, h]))][:k]
+            out[l, h, :order.size] = order
+    return out
+
+
+def rank_grid(score: np.ndarray, higher_is_better: bool = True) -> np.ndarray:
+    """int ``[L, H]``: 1 + the number of heads with a strictly better finite score (0 for a nan score)."""
+    score = np.asarray(score, dtype=np.float64)
+    finite = score[np.isfinite(score)]
+    out = np.zeros(score.shape, dtype=np.int64)
+    for index in np.ndindex(score.shape):
+        v = score[index]
+        if np.isfinite(v):
+            out[index] = 1 + int(np.sum(finite > v) if higher_is_better else np.sum(finite < v))
+    return out

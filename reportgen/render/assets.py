@@ -20,11 +20,14 @@ BASE_SCRIPTS: tuple[str, ...] = ("core.js", "dom.js")
 
 # Example pages: the attention viewers. The views register in this order, which is their tabs' order.
 VIEWER_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + (
-    "links.js", "viewer.js", "state.js",
+    "links.js", "viewer.js", "state.js", "coref.js",
     "views/head.js", "views/model.js", "views/neuron.js", "views/matrix.js", "views/rollout.js",
     "views/predictions.js",
-    "export.js", "boot.js",
+    "keyboard.js", "export.js", "boot.js",
 )
+
+# Pages with sortable or filterable tables (example lists, model pages, atlases, head pages): no viewer.
+TABLE_SCRIPTS: tuple[str, ...] = ("tables.js",)
 
 # Training-run pages: the run charts and the heads-across-checkpoints charts.
 RUN_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + ("runs.js", "run-heads.js")

@@ -19,6 +19,8 @@ from reportgen.analysis.coref import coref_scores
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.analysis.verdicts import MIN_PAIRS
 from reportgen.render import probe_view as probe_mod
+from reportgen.render.assets import TABLE_SCRIPTS, script_srcs
+from reportgen.render.coref_marks import pronoun_token
 from reportgen.render.hrefs import exbert, viewer_href
 from reportgen.render.pages import front_matter, run_provenances
 from reportgen.render.pieces import pieces_table
@@ -68,6 +70,36 @@ def head_name(layer: int, head: int) -> str:
     return f"{layer}-{head}"
 
 
+HEADS_DIR = "heads"
+
+
+def head_page(slug: str, layer: int, head: int) -> str:
+    """Path (relative to site_src) of the page of one head."""
+    return f"{HEADS_DIR}/{slug}/{layer}-{head}.md"
+
+
+def head_href(prefix: str, slug: str, layer: int, head: int) -> str:
+    return prefix + quote(head_page(slug, layer, head)[:-3]) + ".html"
+
+
+def pronoun_tokens(context, stats, slug: str) -> dict[str, list[int | None]]:
+    """Per example of the model, the pronoun token of each usable pair (those ``pairs_detail`` lists, in
+    its order): coreference links pin it."""
+    out: dict[str, list[int | None]] = {}
+    for item in stats:
+        record = context.records.get((slug, item.example.slug))
+        if record is None:
+            continue
+        out[item.example.slug] = [pronoun_token(record.word, pair)
+                                  for pair, w in zip(item.example.coref, item.coref) if w.size]
+    return out
+
+
+def _pronoun(pronouns: dict | None, example: str | None, k: int = 0) -> int | None:
+    found = (pronouns or {}).get(example) or []
+    return found[k] if k < len(found) else None
+
+
 def _array(grid) -> np.ndarray:
     return np.array([[np.nan if v is None else float(v) for v in row] for row in grid], dtype=np.float64)
 
@@ -102,11 +134,18 @@ def _scale(key: str, score: np.ndarray) -> tuple[float, float]:
     return 0.0, 1.0
 
 
-def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str = "../") -> dict:
+def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str = "../",
+            pronouns: dict | None = None) -> dict:
     """The view of one heat map: rows of cells with value, colour position, hover text and link."""
     score, low, high = grids[key]
     lo, hi = _scale(key, score)
     title, what = MAPS[key]
+    centre = _bar(heads["coreference"]["baselines"]) if key == "coref_accuracy" and heads.get("coreference") else None
+    finite = score[np.isfinite(score)]
+    if centre is not None and finite.size:
+        # diverging scale centred on the strongest baseline: below it one hue, above it the other
+        span = max(float(np.max(np.abs(finite - centre))), 0.01)
+        lo, hi = centre - span, centre + span
     link_grid = links.get(key)
     digits = 2
     rows = []
@@ -116,26 +155,41 @@ def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str =
             v = score[l, h]
             finite = bool(np.isfinite(v))
             pos = min(1.0, max(0.0, (v - lo) / (hi - lo))) if finite and hi > lo else 0.0
+            shade = {}
+            if centre is not None and finite:
+                shade = {"above": f"{max(0.0, 2 * pos - 1):.3f}", "below": f"{max(0.0, 1 - 2 * pos):.3f}"}
             example = link_grid[l][h] if link_grid else None
             hover = f"layer {l}, head {h} (exBERT {exbert(l, h)}): {fmt(v)}"
             if low is not None and finite and np.isfinite(low[l, h]):
                 hover += f", 95% interval {fmt(low[l, h])}–{fmt(high[l, h])}"
             if example:
                 hover += f"; click: example {example} at this head"
+            token = _pronoun(pronouns, example) if key.startswith("coref") else None
             row.append({"layer": l, "head": h, "text": fmt(v, digits) if finite else "–", "v": f"{pos:.3f}",
-                        "hi": pos > 0.6, "nan": not finite, "title": hover,
-                        "href": viewer_href(prefix, example, model, l, h)})
+                        "hi": (abs(2 * pos - 1) > 0.6) if shade else pos > 0.6, "nan": not finite, "title": hover,
+                        **shade,
+                        "value": repr(float(v)) if finite else "",
+                        "href": viewer_href(prefix, example, model, l, h, token),
+                        "head_href": head_href(prefix, model, l, h)})
         rows.append(row)
     if key.startswith("coref"):
         c = heads["coreference"]
         support = f"{c['pairs']} pronoun pairs in {c['examples']} examples"
     else:
         support = f"{heads['counts'].get(key, heads['tokens'])} from-positions in {heads['examples']} examples"
+    diverging = None
+    if centre is not None:
+        names = {"nearest": "nearest preceding", "first": "first-mentioned", "random": "random"}
+        strongest = max((k for k in names if heads["coreference"]["baselines"].get(k) is not None),
+                        key=lambda k: float(heads["coreference"]["baselines"][k]))
+        diverging = {"centre": fmt(centre), "baseline": names[strongest]}
     return {"key": key, "title": title, "what": what, "rows": rows, "low": fmt(lo, 2), "high": fmt(hi, 2),
+            "diverging": diverging,
             "support": support, "heads": score.shape[1], "unit": "nats" if key == "entropy" else ""}
 
 
-def ranking_tables(heads: dict, links: dict, model: str, prefix: str = "../") -> list[dict]:
+def ranking_tables(heads: dict, links: dict, model: str, prefix: str = "../",
+                   pronouns: dict | None = None) -> list[dict]:
     """Per label, the top heads with score, interval, bar and the data behind them."""
     tables = []
     for label in LABEL_ORDER:
@@ -148,7 +202,9 @@ def ranking_tables(heads: dict, links: dict, model: str, prefix: str = "../") ->
             example = link_grid[r["layer"]][r["head"]] if link_grid else None
             rows.append(dict(r, name=head_name(r["layer"], r["head"]), exbert=exbert(r["layer"], r["head"]),
                              score_text=fmt(r["score"]), ci_text=_ci(r["low"], r["high"]), p_text=fmt_p(r["p"]),
-                             href=viewer_href(prefix, example, model, r["layer"], r["head"])))
+                             href=viewer_href(prefix, example, model, r["layer"], r["head"],
+                                              _pronoun(pronouns, example) if label == "coreference" else None),
+                             head_href=head_href(prefix, model, r["layer"], r["head"])))
         cannot = None
         if label == "coreference":
             bar = (f"beats the strongest baseline ({fmt(ls.baseline)}) with Holm-adjusted p <= 0.05 over all heads"
@@ -218,7 +274,8 @@ def verdict(ranking: list[dict], baselines: dict, block: dict) -> dict:
     return {"beats": beats, "text": text, "ok": bool(beats)}
 
 
-def _ranking_rows(ranking: list[dict], links: dict, model: str, prefix: str) -> list[dict]:
+def _ranking_rows(ranking: list[dict], links: dict, model: str, prefix: str,
+                  pronouns: dict | None = None) -> list[dict]:
     grid = links.get("coref_accuracy")
     rows = []
     for k, r in enumerate(ranking):
@@ -228,17 +285,26 @@ def _ranking_rows(ranking: list[dict], links: dict, model: str, prefix: str) -> 
                          acc_text=fmt(r["accuracy"]), ci_text=_ci(*r["accuracy_ci"]), p_text=fmt_p(p),
                          mass_text=fmt(r.get("mass")), mass_ci_text=_ci(*(r.get("mass_ci") or [None, None])),
                          beats=(bool(r.get("beats")) if p is not None else None),
-                         href=viewer_href(prefix, example, model, r["layer"], r["head"])))
+                         href=viewer_href(prefix, example, model, r["layer"], r["head"], _pronoun(pronouns, example)),
+                         head_href=head_href(prefix, model, r["layer"], r["head"])))
     return rows
 
 
-def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: str = "../") -> dict | None:
+def _bar(baselines: dict) -> float | None:
+    """The strongest of the nearest-preceding, first-mentioned and random baselines (None: none finite)."""
+    finite = [float(v) for k, v in baselines.items() if k in ("nearest", "first", "random")
+              and v is not None and math.isfinite(float(v))]
+    return max(finite) if finite else None
+
+
+def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: str = "../",
+                     pronouns: dict | None = None) -> dict | None:
     c = heads.get("coreference")
     if not c:
         return None
     overall = {"kind": None, "name": "all", "pairs": c["pairs"], "examples": c["examples"], "baselines": c["baselines"],
                "verdict": verdict(c["ranking"], c["baselines"], c),
-               "rows": _ranking_rows(c["ranking"][:TOP], links, model, prefix)}
+               "rows": _ranking_rows(c["ranking"][:TOP], links, model, prefix, pronouns)}
     subsets = []
     for kind, key in (("Language", "by_language"), ("Source", "by_source")):
         for name, sub in (c.get(key) or {}).items():
@@ -246,10 +312,13 @@ def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: s
                 continue
             subsets.append({"kind": kind, "name": name, "pairs": sub["pairs"], "examples": sub["examples"],
                             "baselines": sub["baselines"], "verdict": verdict(sub["top"], sub["baselines"], sub),
-                            "rows": _ranking_rows(sub["top"][:TOP_LANG], links, model, prefix)})
+                            "rows": _ranking_rows(sub["top"][:TOP_LANG], links, model, prefix, pronouns)})
     top = c["ranking"][:TOP_DETAIL]
     detail = []
+    seen: dict[str, int] = {}
+    best = top[0] if top else None
     for pair in c.get("pairs_detail", []):
+        k = seen[pair["example"]] = seen.get(pair["example"], -1) + 1  # this pair's place among its example's
         choices = {(x["layer"], x["head"]): x["choice"] for x in pair["choices"]}
         cells = []
         for r in top:
@@ -261,8 +330,11 @@ def coreference_view(heads: dict, links: dict, model: str, shown: set, prefix: s
             else:
                 right = choice == _antecedent_index(pair)
                 cells.append({"text": pair["candidates"][choice], "state": "right" if right else "wrong"})
-        detail.append({"example": pair["example"], "href": f"{prefix}examples/{quote(pair['example'])}.html"
-                       if pair["example"] in shown else None, "language": pair["language"],
+        href = None
+        if pair["example"] in shown and best is not None:
+            href = viewer_href(prefix, pair["example"], model, best["layer"], best["head"],
+                               _pronoun(pronouns, pair["example"], k))
+        detail.append({"example": pair["example"], "href": href, "language": pair["language"],
                        "source": pair.get("source", ""), "pronoun": pair["pronoun"], "antecedent": pair["antecedent"],
                        "candidates": pair["candidates"], "cells": cells})
     return {"overall": overall, "subsets": subsets, "detail": detail,
@@ -312,11 +384,12 @@ def model_links(context, stats, slug: str, heads: dict) -> dict:
 def atlas_view(context, run, heads: dict, stats, results) -> dict:
     slug = run.spec.slug
     links = model_links(context, stats, slug, heads)
+    pronouns = pronoun_tokens(context, stats, slug)
     grids = _map_grids(heads)
-    maps = [heatmap(key, heads, grids, links, slug) for key in MAPS if key in grids]
+    maps = [heatmap(key, heads, grids, links, slug, pronouns=pronouns) for key in MAPS if key in grids]
     return {"spec": run.spec, "run": run, "heads": heads, "maps": maps,
-            "rankings": ranking_tables(heads, links, slug),
-            "coref": coreference_view(heads, links, slug, context.shown),
+            "rankings": ranking_tables(heads, links, slug, pronouns=pronouns),
+            "coref": coreference_view(heads, links, slug, context.shown, pronouns=pronouns),
             "claims": claims_view([r for r in results if r.model == slug]),
             "probe": probe_mod.probe_view(heads, links.get("coref_accuracy"), slug),
             "provenance": run.provenance, "k": claims_mod.TOP_K}
@@ -486,9 +559,10 @@ def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
         if heads is None:
             continue
         view = atlas_view(context, run, heads, stats_by_model.get(run.spec.slug, []), results)
-        yield atlas_page(run.spec.slug), front_matter(f"Head atlas: {run.spec.name}") + env.get_template(
-            "atlas.html.j2").render(atlas=view, fmt=fmt)
-    yield COMPARE_PAGE, front_matter("Compare models and languages") + env.get_template("compare.html.j2").render(
+        yield atlas_page(run.spec.slug), front_matter(f"Head atlas: {run.spec.name}", wide=True) + env.get_template(
+            "atlas.html.j2").render(atlas=view, fmt=fmt,
+                                    table_scripts=script_srcs(TABLE_SCRIPTS, "../"))
+    yield COMPARE_PAGE, front_matter("Compare models and languages", wide=True) + env.get_template("compare.html.j2").render(
         models=models_view(context, stats_by_model), languages=languages_view(context, stats_by_model),
         claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt, provenances=run_provenances(context),
         pieces=pieces_table(context))

@@ -5,12 +5,17 @@ from urllib.parse import quote
 
 
 def exbert(layer: int, head: int) -> str:
+    """exBERT's 1-based name of a head, ``<layer,head>``."""
     return f"<{layer + 1},{head + 1}>"
 
 
-def viewer_href(prefix: str, example: str | None, model: str, layer: int, head: int) -> str | None:
-    """Link to an example page opened on the head view at one head (the viewer reads the hash)."""
+def viewer_href(prefix: str, example: str | None, model: str, layer: int, head: int,
+                token: int | None = None) -> str | None:
+    """Link to an example page opened on the head view at one head (the viewer reads the hash).
+
+    ``token``: the token to pin (coreference links pin the pronoun's first token).
+    """
     if example is None:
         return None
     return (f"{prefix}examples/{quote(example)}.html#model={quote(model)}&view=head"
-            f"&layer={layer}&head={head}")
+            f"&layer={layer}&head={head}" + (f"&token={token}" if token is not None else ""))

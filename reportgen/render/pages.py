@@ -11,13 +11,15 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import yaml
 
 from reportgen.analysis.labels import THRESHOLDS
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.analysis.pieces import MANY_PIECES
 from reportgen.render import probe_view as probe_mod
-from reportgen.render.assets import VIEWER_SCRIPTS, script_srcs
+from reportgen.render.assets import TABLE_SCRIPTS, VIEWER_SCRIPTS, script_srcs
+from reportgen.render.payload import js_json
 from reportgen.render.pieces import pieces_view
 from reportgen.render.templates import environment
 from reportgen.render.text import fmt, html_text
@@ -46,6 +48,7 @@ class SiteContext:
     records: dict
     shown: set
     changes: dict | None = None  # `build --compare`: the change report; adds changes.md to the nav
+    verdicts: dict | None = None  # model slug -> coreference verdict {"text", "ok"} (render.head_pages)
 
 
 def front_matter(title: str, wide: bool = False) -> str:
@@ -85,7 +88,8 @@ def _model_view(run, context: SiteContext) -> dict:
     return {"run": run, "spec": run.spec, "heads": heads, "examples": examples,
             "tables": pattern_tables(heads) if heads else [], "thresholds": THRESHOLDS,
             "provenance": run.provenance, "probe": _probe(heads, run.spec.slug, context.shown),
-            "pieces": pieces_view(run, context.records) if heads else []}
+            "pieces": pieces_view(run, context.records) if heads else [],
+            "verdict": (context.verdicts or {}).get(run.spec.slug)}
 
 
 def _probe(heads: dict | None, slug: str, shown: set) -> dict | None:
@@ -95,6 +99,22 @@ def _probe(heads: dict | None, slug: str, shown: set) -> dict | None:
     example = probe_mod.first_coref_example(heads, shown)
     grid = [[example] * heads["model"]["heads"] for _ in range(heads["model"]["layers"])]
     return probe_mod.probe_view(heads, grid, slug)
+
+
+def js_attr(value) -> str:
+    """JSON for an HTML attribute (the template escapes it)."""
+    return js_json(value)
+
+
+def masked_lm_models(context: SiteContext) -> list[dict]:
+    """Models of the site whose records carry masked-token predictions ({"slug", "name"}), so that a
+    model without a masked-LM head can point to them."""
+    found = set()
+    for (model, _), record in context.records.items():
+        status = np.asarray(record.extras.get("pred_status", "")).reshape(-1)
+        if status.size and str(status[0]) == "ok":
+            found.add(model)
+    return [{"slug": run.spec.slug, "name": run.spec.name} for run in context.runs if run.spec.slug in found]
 
 
 def run_provenances(context: SiteContext) -> list[tuple[str, dict]]:
@@ -127,7 +147,8 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
         if view["heads"] is None:
             continue
         yield f"models/{view['spec'].slug}.md", front_matter(view["spec"].name) + env.get_template("model.html.j2").render(
-            model=view, fmt=fmt, shown=context.shown, pieces_threshold=f"{MANY_PIECES:g}")
+            model=view, fmt=fmt, shown=context.shown, pieces_threshold=f"{MANY_PIECES:g}",
+            table_scripts=script_srcs(TABLE_SCRIPTS, "../"))
     pages = max(1, math.ceil(len(manifest.examples) / EXAMPLES_PER_PAGE))
     for page in range(pages):
         chunk = manifest.examples[page * EXAMPLES_PER_PAGE:(page + 1) * EXAMPLES_PER_PAGE]
@@ -136,13 +157,20 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
             "examples.html.j2").render(examples=chunk, page=page + 1, pages=pages, by_example=by_example,
                                        provenances=run_provenances(context),
                                        shown=context.shown, first=page * EXAMPLES_PER_PAGE,
+                                       languages=sorted({e.language for e in manifest.examples}),
+                                       model_names=[(v["spec"].slug, v["spec"].name) for v in models],
+                                       table_scripts=script_srcs(TABLE_SCRIPTS, ""),
                                        total_examples=len(manifest.examples), **limits,
                                        page_names=[list_page_name(k).replace(".md", ".html") for k in range(pages)])
-    for example in manifest.examples:
-        if example.slug not in context.shown:
-            continue
+    paged = [e for e in manifest.examples if e.slug in context.shown]
+    mlm = js_attr(masked_lm_models(context))
+    position = {e.slug: k for k, e in enumerate(manifest.examples)}
+    for k, example in enumerate(paged):
         views = by_example.get(example.slug, [])
         records = {v["spec"].slug: context.records[(v["spec"].slug, example.slug)] for v in views}
+        nav = {"prev": paged[k - 1] if k > 0 else None, "next": paged[k + 1] if k + 1 < len(paged) else None,
+               "list": "../" + list_page_name(position[example.slug] // EXAMPLES_PER_PAGE).replace(".md", ".html"),
+               "place": k + 1, "of": len(paged)}
         yield f"examples/{example.slug}.md", front_matter(example.id, wide=True) + env.get_template("example.html.j2").render(
-            example=example, models=views, records=records, max_error=MAX_ERROR,
+            example=example, models=views, records=records, max_error=MAX_ERROR, nav=nav, mlm=mlm,
             scripts=script_srcs(VIEWER_SCRIPTS, "../"))

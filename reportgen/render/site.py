@@ -15,8 +15,9 @@ import numpy as np
 from reportgen.analysis.patterns import PatternSums, reachable_rows
 from reportgen.analysis.spans import aggregate_span
 from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
-from reportgen.render import atlas, beyond, pages
+from reportgen.render import atlas, beyond, head_pages, pages
 from reportgen.render.changes_page import write_changes
+from reportgen.render.coref_marks import pair_marks
 from reportgen.render.fs import StagedDir, deferred_signals, write_staged, write_text
 from reportgen.render.mkdocs_config import HOOKS_FILE, mkdocs_config
 from reportgen.render.payload import (data_chunks, data_script, layer_file_names, layer_object, meta_object,
@@ -118,9 +119,14 @@ class SiteWriter:
                                    _finite(record.extras["qk_error"][0]) if qk_layers else None,
                                    layer_files=names.get("layer"), qk_files=names.get("qk"))
                 meta.update(beyond.meta_fields(record))
+                if example.coref:
+                    rule = manifest.settings.coref_span  # the viewer shows W under the build's span rule
+                    meta["coref"] = pair_marks(record.word, example.coref,
+                                               [aggregate_span(w, rule) if w.size else w for w in record.coref])
                 write_text(self.data_dir(slug, example.slug) / "meta.js", data_script(meta))
         write_text(self.root / "data" / "index.json", json.dumps(self._index(runs), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         context = pages.SiteContext(manifest, runs, heads_files, self.records, self.shown)
+        context.verdicts = head_pages.model_verdicts(heads_files)
         if self.previous is not None:
             self.changes = context.changes = write_changes(self.root, self.previous, heads_files,
                                                            self.compare_threshold)
@@ -128,6 +134,8 @@ class SiteWriter:
             write_text(self.root / relative, text)
 
         for relative, text in atlas.render(context, self.stats):
+            write_text(self.root / relative, text)
+        for relative, text in head_pages.render(context, self.stats):
             write_text(self.root / relative, text)
         for relative, text in beyond.render(context, self.diffs, self.training_runs, self.root, self.stats):
             write_text(self.root / relative, text)

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from reportgen.render.assets import RUN_SCRIPTS, VIEWER_SCRIPTS
+from reportgen.render.assets import RUN_SCRIPTS, TABLE_SCRIPTS, VIEWER_SCRIPTS
 
 from .harness import ARABIC, ASSETS, BERT, GPT, HEBREW, HOSTILE_IMG, HOSTILE_SCRIPT, LONG, PAIR
 
@@ -109,7 +109,7 @@ def expected_edges(run, layer, heads, pair="all", hide=False, renorm=False, top=
 def test_bundle_is_a_plain_offline_script():
     """Classic scripts: each an IIFE in strict mode, nothing that loads from elsewhere or needs a server."""
     scripts = sorted(ASSETS.rglob("*.js"))
-    assert {p.relative_to(ASSETS).as_posix() for p in scripts} == set(VIEWER_SCRIPTS) | set(RUN_SCRIPTS)
+    assert {p.relative_to(ASSETS).as_posix() for p in scripts} == set(VIEWER_SCRIPTS) | set(RUN_SCRIPTS) | set(TABLE_SCRIPTS)
     css = (ASSETS / "viewer.css").read_text(encoding="utf-8")
     for path in scripts:
         js = path.read_text(encoding="utf-8")

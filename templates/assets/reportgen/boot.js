@@ -64,6 +64,27 @@
         viewer.fail(err);
       }
     });
+    // A link into the viewer (atlas, head pages: #...&layer=..&head=..) lands on the viewer, not the page
+    // top: now, and again once the page has loaded (the theme's scripts may scroll back to the top).
+    var p = parseHash(window.location.hash);
+    if (target && (p.view || p.layer || p.head || p.token) && target.root.scrollIntoView) {
+      var moved = false; // the reader scrolled on their own: leave the page where it is
+      ['wheel', 'touchstart', 'keydown'].forEach(function (name) {
+        window.addEventListener(name, function () {
+          moved = true;
+        }, {once: true, passive: true});
+      });
+      var land = function () {
+        if (!moved) {
+          target.root.scrollIntoView({block: 'start'});
+        }
+      };
+      land();
+      target.readyPromise.then(land);
+      window.addEventListener('load', function () {
+        window.setTimeout(land, 0);
+      });
+    }
     Promise.all(viewers.map(function (viewer) {
       return viewer.readyPromise;
     })).then(function () {

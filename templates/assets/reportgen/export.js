@@ -45,10 +45,35 @@
     };
   };
 
+  /** Every option that changes what the current view draws, as caption text (empty list: none). */
+  Viewer.prototype.filterText = function () {
+    var s = this.state, meta = this.meta, out = [], view = s.view;
+    var lines = view === 'head' || view === 'model', grid = view === 'matrix' || view === 'rollout';
+    if (s.token >= 0 && (lines || view === 'neuron')) {
+      out.push((s.dir === 'to' ? 'links to ' : 'links from ') + '\u201c' + tokenText(meta.tokens[s.token]) +
+        '\u201d (token ' + s.token + ')');
+    }
+    if (lines && s.filter !== 'all') {
+      out.push({aa: 'A \u2192 A', bb: 'B \u2192 B', ab: 'A \u2192 B', ba: 'B \u2192 A'}[s.filter] + ' only');
+    }
+    if ((lines || grid) && s.special !== 'show') {
+      out.push(s.special === 'renorm' && view !== 'model' ? 'special tokens hidden, rows renormalised'
+        : 'special tokens hidden');
+    }
+    if ((view === 'head' || grid) && s.words) {
+      out.push('word pieces merged into words');
+    }
+    if (lines && s.top < 100) {
+      out.push('top ' + s.top + '% of each row');
+    }
+    return out;
+  };
+
   Viewer.prototype.viewTitle = function () {
-    var heads = this.selectedHeads(), s = this.state, meta = this.meta;
+    var heads = this.selectedHeads(), s = this.state, meta = this.meta, filters = this.filterText();
     return (meta.model_name || meta.model) + ' \u00b7 ' + meta.example + ' \u00b7 layer ' + s.layer + ' \u00b7 ' +
-      (heads.length === meta.heads ? 'all heads' : 'heads ' + heads.join(', '));
+      (heads.length === meta.heads ? 'all heads' : 'heads ' + heads.join(', ')) +
+      (filters.length ? ' \u00b7 ' + filters.join(' \u00b7 ') : '');
   };
 
   Viewer.prototype.composeHead = function () {
@@ -86,7 +111,9 @@
     ctx.font = '12px ' + theme.font;
     ctx.fillStyle = theme.mutedSolid;
     ctx.textBaseline = 'middle';
-    ctx.fillText((meta.model_name || meta.model) + ' \u00b7 ' + meta.example + ' \u00b7 all heads', 8, 12);
+    var filters = this.filterText();
+    ctx.fillText(ellipsize(ctx, (meta.model_name || meta.model) + ' \u00b7 ' + meta.example + ' \u00b7 every layer and head' +
+      (filters.length ? ' \u00b7 ' + filters.join(' \u00b7 ') : ''), width - 16), 8, 12);
     ctx.font = '10px ' + theme.font;
     (this.thumbs || []).forEach(function (row, layer) {
       ctx.fillStyle = theme.mutedSolid;

@@ -159,13 +159,13 @@
       control('head neuron matrix rollout', 'Layer', this.layerSelect, 'Layers are numbered from 0 (exBERT counts from 1).'),
       control('neuron matrix', 'Head', this.headSelect, 'Heads are numbered from 0 (exBERT counts from 1).'),
       control('neuron', 'Query', this.tokenSelect, 'The token whose attention is explained'),
-      control('head', 'Pairs', this.filterSelect, 'Only links between the chosen sentences'),
-      control('head matrix rollout', 'Special', this.specialSelect,
+      control('head model', 'Pairs', this.filterSelect, 'Only links between the chosen sentences'),
+      control('head model matrix rollout', 'Special', this.specialSelect,
         'Hide [CLS]/[SEP]-like tokens; "renormalise" rescales each row to sum to 1 without them'),
       control('head matrix rollout', 'Words', this.wordsBox,
         'Merge word pieces into words (Clark et al. 2019): attention from a word is the mean over its ' +
         'pieces, attention to a word is the sum over its pieces. Special tokens stay as they are.'),
-      el('label', {class: 'rgv-control', 'data-views': 'head', title: TOP_HELP}, [
+      el('label', {class: 'rgv-control', 'data-views': 'head model', title: TOP_HELP}, [
         el('span', {class: 'rgv-control-label', text: 'Top'}), this.topRange, this.topValue
       ]),
       control('model', 'Thumbnails', this.thumbSelect, 'Line plots like BertViz, or heatmaps'),
@@ -202,6 +202,9 @@
     this.root.setAttribute('data-rg-drawn', String(this.drawn));
     if (!this.root.hasAttribute('data-rg-ready')) {
       this.root.setAttribute('data-rg-ready', '1');
+      if (window.performance && window.performance.mark) {
+        window.performance.mark('rg-first-draw'); // first-draw time of the page (browser tests measure it)
+      }
       this.resolveReady();
     }
   };
@@ -227,6 +230,9 @@
     this.renderedWidth = this.root.clientWidth;
     this.error = null;
     this.root.removeAttribute('data-rg-error');
+    if (this.renderCoref) {
+      this.renderCoref(); // coref.js: legend and weights of the annotated pair
+    }
     var view = registry[s.view];
     if (view.render) {
       view.render.call(this, generation);
@@ -445,8 +451,9 @@
     ctx.fillRect(0, 0, width, height);
 
     var image = ctx.createImageData(m, m), data = image.data;
+    var scale = t.scale > 0 ? t.scale : 1; // full colour at this value (the rollout fits it to its values)
     for (var i = 0; i < m * m; i++) {
-      var rgb = dom.heatColour(theme.bgRGB, theme.heatRGB, matrix[i]);
+      var rgb = dom.heatColour(theme.bgRGB, theme.heatRGB, Math.min(1, matrix[i] / scale));
       data[4 * i] = rgb[0];
       data[4 * i + 1] = rgb[1];
       data[4 * i + 2] = rgb[2];
@@ -471,9 +478,17 @@
     ctx.rotate(Math.PI / 2);
     ctx.fillText('from \u2192', 0, 0);
     ctx.restore();
+    var roles = this.corefRoles ? this.corefRoles() : {};
     if (labelled) {
       ctx.fillStyle = theme.fgSolid;
       list.forEach(function (unit, u) {
+        var role = parts.coref ? parts.coref.unitRole(roles, unit.tokens) : '';
+        if (role) { // coreference marks: a bar beside the row label and under the column label
+          ctx.fillStyle = parts.coref.COLOURS[role];
+          ctx.fillRect(left - 4, top + u * cellSize, 3, cellSize);
+          ctx.fillRect(left + u * cellSize, top - 4, cellSize, 3);
+          ctx.fillStyle = theme.fgSolid;
+        }
         var text = ellipsize(ctx, tokenText(unit.label), labelWidth - 8), centre = (u + 0.5) * cellSize;
         ctx.textAlign = 'right';
         ctx.fillText(text, left - 5, top + centre);
@@ -488,6 +503,8 @@
     t.geometry = {left: left, top: top, cell: cellSize, m: m, matrix: matrix};
     t.cursor.classList.add('rgv-hidden');
     t.readout.textContent = caption;
+    var ends = t.legend.querySelectorAll('span');
+    ends[ends.length - 1].textContent = scale === 1 ? '1' : '\u2265 ' + scale.toFixed(3);
     t.legend.querySelector('.rgv-legend-ramp').style.background =
       'linear-gradient(to right, ' + theme.bgSolid + ', ' + rgbText(theme.heatRGB) + ')';
   };

@@ -127,6 +127,9 @@
       this.cache.columns = units.signature;
       this.fillColumns(units, rowHeight);
     }
+    if (this.markCorefTokens) {
+      this.markCorefTokens();
+    }
     this.linesHeight = m * rowHeight;
     this.rowPx = rowHeight;
     this.drawLines();

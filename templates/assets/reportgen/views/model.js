@@ -14,11 +14,65 @@
   /** Build the model view's pane: a grid of thumbnails. */
   function build() {
     this.grid = el('div', {class: 'rgv-model-grid'});
+    this.modelFilters = el('p', {class: 'rgv-hint rgv-model-filters', 'aria-live': 'polite'});
     return el('div', {class: 'rgv-pane rgv-model-pane'}, [
       el('p', {class: 'rgv-hint', text: 'Every head of every layer. Click a thumbnail to open it in the head view. ' +
         'Numbers are 0-based (L0 H0 is exBERT\u2019s <1,1>).'}),
+      this.modelFilters,
       this.grid
     ]);
+  }
+
+  /**
+   * What the thumbnails draw, from the shared options: the pinned token's links only, the sentence
+   * pair filter, special tokens hidden (thumbnails never renormalise), the top X% of each row.
+   * Returns {ok(i, j), top}; ok is null when every cell is drawn.
+   */
+  Viewer.prototype.thumbFilter = function () {
+    var s = this.state, meta = this.meta, n = meta.n;
+    var hide = s.special !== 'show', token = s.token >= 0 && s.token < n ? s.token : -1, to = s.dir === 'to';
+    var want = {aa: [0, 0], bb: [1, 1], ab: [0, 1], ba: [1, 0]}[s.filter] || null;
+    var ok = null;
+    if (hide || want || token >= 0) {
+      ok = function (i, j) {
+        return !(hide && (meta.special[i] || meta.special[j])) &&
+          !(want && !(meta.segment[i] === want[0] && meta.segment[j] === want[1])) &&
+          !(token >= 0 && (to ? j !== token : i !== token));
+      };
+    }
+    return {ok: ok, top: s.top};
+  };
+
+  /** Per-row cut-offs of one head for the top-X% option over the allowed cells (null: no cut). */
+  function rowCuts(layerData, base, n, ok, top) {
+    if (top >= 100) {
+      return null;
+    }
+    var cuts = new Float32Array(n), values = [];
+    for (var i = 0; i < n; i++) {
+      var sum = 0;
+      values.length = 0;
+      for (var j = 0; j < n; j++) {
+        var v = layerData[base + i * n + j];
+        if (v && (!ok || ok(i, j))) {
+          values.push(v);
+          sum += v;
+        }
+      }
+      values.sort(function (a, b) {
+        return b - a;
+      });
+      var goal = sum * top / 100 - 1e-9, total = 0, cut = Infinity;
+      for (var k = 0; k < values.length; k++) {
+        total += values[k];
+        cut = values[k];
+        if (total >= goal) {
+          break;
+        }
+      }
+      cuts[i] = cut;
+    }
+    return cuts;
   }
 
   Viewer.prototype.thumbStyle = function () {
@@ -54,6 +108,9 @@
     }
     this.thumbSize = size;
     this.markCurrentThumbs();
+    var filters = this.filterText ? this.filterText() : [];
+    this.modelFilters.textContent = filters.length ? 'Thumbnails show: ' + filters.join('; ') + '.' : '';
+    this.modelFilters.classList.toggle('rgv-hidden', !filters.length);
     var next = 0;
     function step() {
       if (generation !== self.generation) {
@@ -99,7 +156,7 @@
       title: 'Layer ' + layer + ', head ' + head + ' (0-based; exBERT <' + (layer + 1) + ',' + (head + 1) + '>)' +
         (label ? ': ' + label : '') + '. Click to open in the head view.',
       onclick: function () {
-        self.set({view: 'head', layer: layer, heads: self.solo(head), token: -1});
+        self.set({view: 'head', layer: layer, heads: self.solo(head)}); // the pinned token stays pinned
       }
     }, [
       canvas,
@@ -121,7 +178,8 @@
 
   Viewer.prototype.drawThumb = function (canvas, layerData, h, size, style) {
     var meta = this.meta, n = meta.n, theme = this.theme, base = h * n * n;
-    var ctx = sizeCanvas(canvas, size, size);
+    var ctx = sizeCanvas(canvas, size, size), filter = this.thumbFilter(), ok = filter.ok;
+    var cuts = rowCuts(layerData, base, n, ok, filter.top);
     ctx.fillStyle = theme.bgSolid;
     ctx.fillRect(0, 0, size, size);
     if (style === 'heatmap') {
@@ -132,7 +190,7 @@
         var row = Math.floor(i * scale) * pixels, src = base + i * n;
         for (j = 0; j < n; j++) {
           var v = layerData[src + j], p = row + Math.floor(j * scale);
-          if (v > pool[p]) {
+          if (v > pool[p] && (!ok || ok(i, j)) && !(cuts && v < cuts[i])) {
             pool[p] = v;
           }
         }
@@ -155,7 +213,7 @@
         for (var i = 0; i < n; i++) {
           for (var j = 0; j < n; j++) {
             var v = layerData[base + i * n + j];
-            if (v) {
+            if (v && (!ok || ok(i, j)) && !(cuts && v < cuts[i])) {
               visit(h, i, j, v / 255);
             }
           }

@@ -17,6 +17,7 @@
     this.neuronCanvas = el('canvas', {class: 'rgv-neuron-canvas', 'aria-label': 'Query and key vectors'});
     this.neuronReadout = el('div', {class: 'rgv-readout', 'aria-live': 'polite'});
     this.neuronSummary = el('div', {class: 'rgv-summary'});
+    this.neuronLegend = el('div', {class: 'rgv-legend rgv-neuron-legend', 'aria-label': 'colour scale of q, k and q \u00d7 k'});
     this.neuronCanvas.addEventListener('mousemove', function (event) {
       self.neuronHover(event);
     });
@@ -24,7 +25,7 @@
       self.neuronReadout.textContent = '\u00a0';
     });
     return el('div', {class: 'rgv-pane rgv-neuron-pane'}, [
-      this.neuronSummary, this.neuronReadout,
+      this.neuronSummary, this.neuronLegend, this.neuronReadout,
       el('div', {class: 'rgv-scroll'}, [this.neuronCanvas])
     ]);
   }
@@ -122,6 +123,7 @@
         maxP = Math.max(maxP, Math.abs(products[k][c]));
       }
     });
+    this.neuronLegendDraw(maxQ, maxK, maxP);
     function diverging(value, max) {
       return rgbText(dom.divergingColour(theme.bgRGB, theme.posRGB, theme.negRGB, value, max));
     }
@@ -184,6 +186,23 @@
       cell: cell, d: d, xK: xK, xP: xP, xS: xS, xM: xM, xT: xT, width: width, qRow: qRow,
       keysTop: keysTop, rowHeight: rowHeight, strip: strip, q: q, qk: qk, products: products
     };
+  };
+
+  /** Legend of the strips: the theme's own negative and positive colours, each strip's own scale. */
+  Viewer.prototype.neuronLegendDraw = function (maxQ, maxK, maxP) {
+    var theme = this.theme, legend = this.neuronLegend;
+    legend.textContent = '';
+    var ramp = el('span', {class: 'rgv-legend-ramp'});
+    ramp.style.background = 'linear-gradient(to right, ' + rgbText(theme.negRGB) + ', ' + theme.bgSolid + ', ' +
+      rgbText(theme.posRGB) + ')';
+    legend.appendChild(el('span', {class: 'rgv-legend-neg', text: 'negative'}));
+    legend.appendChild(ramp);
+    legend.appendChild(el('span', {class: 'rgv-legend-pos', text: 'positive'}));
+    legend.appendChild(el('span', {class: 'rgv-legend-note', text: '(0 is the background; full colour at \u00b1' +
+      'the largest |value| of each strip: q ' + maxQ.toFixed(3) + ', k ' + maxK.toFixed(3) + ', q \u00d7 k ' +
+      maxP.toFixed(3) + ')'}));
+    legend.querySelector('.rgv-legend-neg').style.color = rgbText(theme.negRGB);
+    legend.querySelector('.rgv-legend-pos').style.color = rgbText(theme.posRGB);
   };
 
   Viewer.prototype.neuronHover = function (event) {

@@ -33,12 +33,49 @@
       this.predCanvas.classList.add('rgv-hidden');
       this.predMessage.textContent = info && info.text ? String(info.text)
         : 'No masked-token predictions are stored for this example.';
+      if (info && info.status === 'no-head') {
+        this.predMessage.appendChild(this.headedModels());
+      }
       this.showMessage('');
       this.markDrawn();
       return;
     }
     this.loadAndDraw(generation, 'predictions', this.drawPredictions);
   }
+
+  /** Where predictions are: the site's models with a masked-LM head (data-mlm-models on the viewer). */
+  Viewer.prototype.headedModels = function () {
+    var self = this, list, here = {};
+    try {
+      list = JSON.parse(this.root.getAttribute('data-mlm-models') || '[]');
+    } catch (err) {
+      list = [];
+    }
+    this.candidates().forEach(function (meta) {
+      here[meta.model] = meta.key;
+    });
+    var box = el('p', {class: 'rgv-pred-elsewhere'});
+    if (!list.length) {
+      box.textContent = 'No model on this site has a masked-LM head.';
+      return box;
+    }
+    box.appendChild(el('span', {text: 'Models on this site with a masked-LM head: '}));
+    list.forEach(function (model, k) {
+      if (k) {
+        box.appendChild(el('span', {text: ', '}));
+      }
+      if (here[model.slug]) {
+        box.appendChild(el('button', {type: 'button', class: 'rgv-button rgv-small', 'data-model': model.slug,
+          text: 'show ' + model.name + ' on this example', onclick: function () {
+            self.set({key: here[model.slug]});
+          }}));
+      } else {
+        box.appendChild(el('a', {href: '../models/' + encodeURIComponent(model.slug) + '.html', 'data-model': model.slug,
+          text: model.name + ' (not run on this example)'}));
+      }
+    });
+    return box;
+  };
 
   Viewer.prototype.drawPredictions = function (data) {
     var self = this, words = data.words, s = this.state;

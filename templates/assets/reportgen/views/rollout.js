@@ -57,9 +57,24 @@
     this.rolloutFormula.textContent = meta.rollout_formula ||
       '\u00c2_l = rownorm(0.5 \u00b7 mean_h A_l + 0.5 \u00b7 I);  R_0 = \u00c2_0,  R_l = \u00c2_l \u00b7 R_(l-1)';
     // unitMatrix reads head 0 of a [1, n, n] block: the rollout of this layer.
-    var matrix = this.unitMatrix(data, 0);
+    var matrix = this.unitMatrix(data, 0), top = 0;
+    for (var i = 0; i < matrix.length; i++) {
+      top = Math.max(top, matrix[i]);
+    }
+    this.rolloutTarget.scale = top > 0 ? top : 1; // the scale fits this layer's values
+    this.rolloutLegend.setAttribute('data-max', String(this.rolloutTarget.scale));
     this.paintMatrix(this.rolloutTarget, matrix, 'Rollout R_' + layer + ' (layers 0 to ' + layer +
       ', heads averaged): row i is the share of each input token in token i. Hover a cell for its value.');
+  };
+
+  // The rollout tab opens at the last layer (R of the whole model); layer 0 is little more than a diagonal.
+  var set = Viewer.prototype.set;
+  Viewer.prototype.set = function (changes, options) {
+    if (changes.view === 'rollout' && this.state.view !== 'rollout' && changes.layer === undefined && this.meta &&
+        !(options && options.fromHash)) {
+      changes = Object.assign({}, changes, {layer: this.meta.layers - 1});
+    }
+    return set.call(this, changes, options);
   };
 
   parts.viewer.register('rollout', {

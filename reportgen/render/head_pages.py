@@ -1,0 +1,150 @@
+"""One page per head (``heads/<model>/<layer>-<head>.md``): what does this head do?
+
+Every score of the head with its 95% interval, its rank among the model's heads and the labels it
+carries; its coreference accuracy and whether it beats the baselines; the probe weight when the heads
+file has one; and per score the examples where the head's own score is highest, each linked into the
+viewer at that head. Numbers come from the heads file and ``reportgen.analysis.atlas``; nothing is
+recomputed here.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from reportgen.analysis.atlas import per_example_coref, rank_grid, top_examples
+from reportgen.analysis.patterns import PATTERNS
+from reportgen.render.atlas import (MAPS, _bar, _ci, _map_grids, _pronoun, exbert, head_page, pronoun_tokens,
+                                    verdict, viewer_href)
+from reportgen.render.assets import TABLE_SCRIPTS, script_srcs
+from reportgen.render.pages import front_matter
+from reportgen.render.templates import environment
+from reportgen.render.text import fmt
+
+TOP_EXAMPLES = 3
+PREFIX = "../../"  # from heads/<model>/ back to the site root
+
+
+def per_example_scores(stats, layers: int, heads: int) -> dict[str, np.ndarray]:
+    """score name -> ``[E, L, H]`` per-example scores (patterns and, when annotated, coreference)."""
+    if not stats:
+        return {}
+    num = np.stack([s.sums.num for s in stats])
+    count = np.stack([s.sums.count for s in stats])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(count[:, :, None, None] > 0, num / count[:, :, None, None], np.nan)
+    out = {name: ratio[:, p] for p, name in enumerate(PATTERNS)}
+    acc, mass = per_example_coref([s.coref for s in stats], [[p.antecedent_index for p in s.example.coref]
+                                                              for s in stats], layers, heads)
+    if np.isfinite(acc).any():
+        out["coref_accuracy"], out["coref_mass"] = acc, mass
+    return out
+
+
+def _beats(coref: dict, layer: int, head: int, ci_low: float | None) -> tuple[bool | None, str]:
+    """Does this head beat the baselines? The heads file's family-wise corrected list when it has one,
+    else the lower end of the 95% interval above the strongest baseline."""
+    entry = next((r for r in coref.get("ranking", []) if r["layer"] == layer and r["head"] == head), {})
+    if entry.get("p_adjusted") is not None:
+        correction = (coref.get("correction") or {}).get("text", "") if isinstance(coref.get("correction"), dict) else ""
+        correction = correction.rstrip(". ")  # the page adds the full stop
+        how = f"adjusted p = {float(entry['p_adjusted']):.3g}, corrected over all {len(coref['ranking'])} heads"
+        if entry.get("beats"):
+            return True, f"beats the strongest baseline ({how})" + (f". {correction}" if correction else "")
+        return False, f"does not beat the strongest baseline ({how})" + (f". {correction}" if correction else "")
+    if coref.get("judged") is False:
+        return None, "has no verdict: too few pairs to judge"
+    listed = coref.get("beats_baselines")
+    if listed is not None:
+        hit = [x for x in listed if int(x[0]) == layer and int(x[1]) == head]
+        correction = coref.get("correction") or "family-wise corrected"
+        if hit:
+            return True, f"beats the baselines ({correction}, adjusted p = {float(hit[0][2]):.3g})"
+        return False, f"does not beat the baselines after correcting for {len(coref['accuracy']) * len(coref['accuracy'][0])} heads ({correction})"
+    bar = _bar(coref["baselines"])
+    if bar is None or ci_low is None or not math.isfinite(ci_low):
+        return None, "no verdict"
+    if ci_low > bar:
+        return True, f"beats the baselines: the lower end of its 95% interval is above {fmt(bar)}, the strongest baseline"
+    return False, f"does not beat the baselines: the lower end of its 95% interval is not above {fmt(bar)}, the strongest baseline"
+
+
+def head_view(run, heads: dict, stats, layer: int, head: int, grids, ranks, scores, tops, pronouns) -> dict:
+    """The view model of one head's page (``grids``: atlas score grids; ``ranks``: rank grids;
+    ``scores``/``tops``: per-example scores and the best examples per score; ``pronouns``: links' tokens)."""
+    slug = run.spec.slug
+    slugs = [s.example.slug for s in stats]
+    ids = {s.example.slug: s.example.id for s in stats}
+    labels = [x for x in heads.get("labels", []) if x["layer"] == layer and x["head"] == head]
+    rows = []
+    for key, (score, low, high) in grids.items():
+        v = float(score[layer, head])
+        examples = []
+        if key in tops:
+            for e in tops[key][layer, head]:
+                if e < 0:
+                    continue
+                ex = slugs[e]
+                token = _pronoun(pronouns, ex) if key.startswith("coref") else None
+                examples.append({"id": ids[ex], "value": fmt(scores[key][e, layer, head]),
+                                 "href": viewer_href(PREFIX, ex, slug, layer, head, token)})
+        rows.append({"key": key, "title": MAPS[key][0], "what": MAPS[key][1], "value": fmt(v),
+                     "ci": _ci(float(low[layer, head]), float(high[layer, head])) if low is not None else "–",
+                     "rank": int(ranks[key][layer, head]), "of": int(np.isfinite(score).sum()),
+                     "examples": examples, "unit": "nats" if key == "entropy" else ""})
+    coref = heads.get("coreference")
+    coref_view = None
+    if coref:
+        entry = next((r for r in coref["ranking"] if r["layer"] == layer and r["head"] == head), None)
+        if entry is not None:
+            position = coref["ranking"].index(entry) + 1
+            ok, text = _beats(coref, layer, head, entry["accuracy_ci"][0])
+            coref_view = {"accuracy": fmt(entry["accuracy"]), "ci": _ci(*entry["accuracy_ci"]),
+                          "mass": fmt(entry.get("mass")), "position": position, "of": len(coref["ranking"]),
+                          "pairs": coref["pairs"], "ok": ok, "text": text, "baselines": coref["baselines"]}
+    probe = None
+    weights = (heads.get("probe") or {}).get("weights")
+    if weights is not None:
+        try:
+            probe = fmt(float(weights[layer][head]))
+        except (IndexError, TypeError, ValueError):
+            probe = None
+    return {"slug": slug, "name": run.spec.name, "layer": layer, "head": head, "exbert": exbert(layer, head),
+            "labels": labels, "rows": rows, "coref": coref_view, "probe": probe,
+            "layers": heads["model"]["layers"], "heads": heads["model"]["heads"]}
+
+
+def model_verdicts(heads_files: dict) -> dict[str, dict]:
+    """model slug -> the atlas's coreference verdict over all pairs ({"text", "ok"}), for model pages."""
+    out = {}
+    for slug, heads in heads_files.items():
+        c = heads.get("coreference")
+        if c:
+            found = verdict(c["ranking"], c["baselines"], c)
+            out[slug] = {"text": found["text"], "ok": found["ok"]}
+    return out
+
+
+def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
+    """Yield (path relative to site_src, text) for every head of every model with a heads file."""
+    env = environment()
+    template = env.get_template("head.html.j2")
+    for run in context.runs:
+        heads = context.heads_files.get(run.spec.slug)
+        if heads is None:
+            continue
+        stats = stats_by_model.get(run.spec.slug, [])
+        L, H = heads["model"]["layers"], heads["model"]["heads"]
+        grids = _map_grids(heads)
+        ranks = {key: rank_grid(score) for key, (score, _, _) in grids.items()}
+        scores = per_example_scores(stats, L, H)
+        eligible = np.array([s.example.slug in context.shown for s in stats], dtype=bool)
+        tops = {key: top_examples(value, eligible, TOP_EXAMPLES) for key, value in scores.items()}
+        pronouns = pronoun_tokens(context, stats, run.spec.slug)
+        for layer in range(L):
+            for head in range(H):
+                view = head_view(run, heads, stats, layer, head, grids, ranks, scores, tops, pronouns)
+                title = f"Head {layer}-{head} of {run.spec.name}"
+                yield head_page(run.spec.slug, layer, head), front_matter(title) + template.render(
+                    h=view, prefix=PREFIX, table_scripts=script_srcs(TABLE_SCRIPTS, PREFIX))

@@ -92,15 +92,19 @@ def load(folder: Path, count: int, workdir: Path):
     return load_manifest(path)
 
 
-def bare_forward(manifest, max_tokens: int, device: str, dtype: str) -> float:
-    """Seconds of the plain forward loop over reportgen's batches, attention copied to the host."""
+def bare_forward(manifest, max_tokens: int | None, device: str, dtype: str) -> float:
+    """Seconds of the plain forward loop over reportgen's batches, attention copied to the host
+    (``max_tokens`` None: reportgen's default for the device)."""
     from reportgen.extract.attention import plan_batches
     from reportgen.models.load import load_model
+    from reportgen.models.memory import default_max_tokens
     from reportgen.pipeline import _encode_all
 
     spec = manifest.models[0]
     loaded = load_model(spec.id, device=device, dtype=dtype)
     encoded = _encode_all(loaded.tokenizer, spec, manifest.examples, manifest.settings.max_length)
+    if max_tokens is None:
+        max_tokens = default_max_tokens(device, loaded.layers, loaded.heads)  # what reportgen picks
     batches = plan_batches([e.n for e in encoded], max_tokens=max_tokens)
     staged = []
     for batch in batches:
@@ -196,11 +200,18 @@ def throughput(args, folder: Path, label: str, workdir: Path) -> None:
         reportgen_run(warm, 4096, args.device, dtype, workdir / "warm", {})
         for max_tokens in args.max_tokens:
             limit = None if max_tokens == "auto" else int(max_tokens)
+            if limit is None:
+                from reportgen.models.load import load_model
+                from reportgen.models.memory import default_max_tokens
+
+                loaded = load_model(str(folder), device=args.device, dtype=dtype)
+                max_tokens = f"auto: {default_max_tokens(args.device, loaded.layers, loaded.heads)}"
+                del loaded
             for count in args.examples:
                 manifest = load(folder, count, workdir)
                 bare, ours, steps, peaks = [], [], [], []
                 for _ in range(args.repeat):
-                    bare.append(bare_forward(manifest, limit or 4096, args.device, dtype))
+                    bare.append(bare_forward(manifest, limit, args.device, dtype))
                     steps.append({})
                     reset_peak(args.device)
                     ours.append(reportgen_run(manifest, limit, args.device, dtype, workdir / "run", steps[-1]))

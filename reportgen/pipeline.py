@@ -36,7 +36,7 @@ class BuildOptions:
     merge_only: bool = False  # render from the cache only; a missing record is an error
     device: str = "cpu"
     dtype: str = "float32"
-    max_tokens: int = 4096
+    max_tokens: int | None = None  # padded tokens per forward pass; None: models.memory.default_max_tokens
     threads: int | None = None  # torch threads; None: models.threads' budget for this machine
     progress: bool = True
     shard_out: Path | None = None  # shard runs: also copy this shard's records here (cache layout, a CI artifact)
@@ -247,7 +247,7 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink) -> Mode
     if options.shard is not None:
         if not any(in_shard(spec.id, e.id, options.shard) for e in everything):
             return ModelRun(spec, [])  # no batch can fall in this shard: do not even resolve the model
-        run.examples = shard_examples(manifest, spec, everything, options.shard, options.max_tokens, base_dir)
+        run.examples = shard_examples(manifest, spec, everything, options.shard, planned_max_tokens(options), base_dir)
         if not run.examples:
             return run
     _, run.revision = peek_revision(spec.id, spec.revision, base_dir)
@@ -283,6 +283,19 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink) -> Mode
                           "dtype": model_dtype(spec, options)}
     run.provenance.setdefault("date", run_date())
     return run
+
+
+def planned_max_tokens(options: BuildOptions, loaded=None) -> int:
+    """The batch bound of a model's run: ``--max-tokens``, else ``models.memory.default_max_tokens`` for the
+    device. Shards always plan with the CPU default unless told: every shard, on whatever machine, must
+    cut the same batches (a record's bits depend on its batch-mates)."""
+    from reportgen.models.memory import CPU_MAX_TOKENS, default_max_tokens
+
+    if options.max_tokens is not None:
+        return options.max_tokens
+    if options.shard is not None or options.merge_only or loaded is None:
+        return CPU_MAX_TOKENS
+    return default_max_tokens(options.device, loaded.layers, loaded.heads)
 
 
 def _summarise_provenance(run: ModelRun) -> None:
@@ -354,7 +367,8 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
         if enc.truncated and example.slug in todo:
             check_truncation(manifest, spec, example, enc.full_length)  # before any forward pass or write
     names = [e.id for e in examples]
-    batches = [b for b in plan_batches([e.n for e in encoded], max_tokens=options.max_tokens)
+    max_tokens = planned_max_tokens(options, loaded)
+    batches = [b for b in plan_batches([e.n for e in encoded], max_tokens=max_tokens)
                if any(examples[i].slug in todo for i in b)]
     provenance_blob = np.frombuffer(json.dumps(run.provenance, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     capture = QKCapture(loaded) if settings.neuron else None
@@ -369,7 +383,7 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
 
     shown = shown_slugs(manifest)
     try:
-        for batch in iter_batches(loaded, encoded, names, max_tokens=options.max_tokens, on_batch=counted,
+        for batch in iter_batches(loaded, encoded, names, max_tokens=max_tokens, on_batch=counted,
                                   capture=capture, batches=batches):
             wanted = [examples[item.example_index] for item in batch.items]
             heavy = [e.slug in todo and e.slug in shown for e in wanted]

@@ -190,3 +190,20 @@ def test_cuda_build_agrees_with_cpu(tiny_models, tmp_path, family):
     worst = max(abs(cpu[key] - gpu[key]) for key in cpu)
     print(f"{family}: {len(cpu)} numbers of heads.json, largest |cuda - cpu| {worst:.2e}")
     assert worst <= 1e-5
+
+
+def test_default_batch_bound_from_free_memory():
+    from reportgen.extract.attention import plan_batches
+    from reportgen.models.memory import batch_bytes_per_token, default_max_tokens
+
+    assert default_max_tokens("cpu", 6, 12) == 4096
+    per_token = batch_bytes_per_token(6, 12)
+    assert per_token == 16 * 12 * (6 * 6 + 16)
+    # 1 GB free: half of it over the per-token bytes, rounded down to a power of two
+    fits = 10**9 // 2 // per_token
+    assert default_max_tokens("cuda", 6, 12, free_bytes=10**9) == 1 << (fits.bit_length() - 1) == 32768
+    assert default_max_tokens("cuda:1", 6, 12, free_bytes=10**6) == 4096  # never below the CPU's bound
+    assert default_max_tokens("cuda", 6, 12, free_bytes=140 * 2**30) == 1 << 18  # the cap
+    # larger bounds also allow more examples per batch (32 up to 4096 tokens)
+    assert max(map(len, plan_batches([8] * 5000, max_tokens=4096))) == 32
+    assert max(map(len, plan_batches([8] * 5000, max_tokens=1 << 15))) == 256

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class BuildOptions:
     device: str = "cpu"
     dtype: str = "float32"
     max_tokens: int | None = None  # padded tokens per forward pass; None: models.memory.default_max_tokens
+    overlap: bool | None = None  # store a batch while the next one runs (pipeline.Overlap); None: on a GPU only
     threads: int | None = None  # torch threads; None: models.threads' budget for this machine
     progress: bool = True
     shard_out: Path | None = None  # shard runs: also copy this shard's records here (cache layout, a CI artifact)
@@ -382,6 +384,18 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
         progress.update(count)
 
     shown = shown_slugs(manifest)
+    overlap = Overlap(options.overlap if options.overlap is not None else _device_type(options.device) != "cpu")
+
+    def store(records: list) -> None:
+        """Cache pack, viewer data and statistics of one batch's records (on the worker thread when overlapping)."""
+        cache.put_many([(keys[example.slug], record.to_chunks()) for example, record in records])  # one pack per batch
+        for example, record in records:
+            run.computed += 1
+            run.record_provenance[example.slug] = run.provenance
+            run.records[example.slug] = sink(run, example, record)
+            if slow:
+                time.sleep(slow)
+
     try:
         for batch in iter_batches(loaded, encoded, names, max_tokens=max_tokens, on_batch=counted,
                                   capture=capture, batches=batches):
@@ -389,23 +403,58 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
             heavy = [e.slug in todo and e.slug in shown for e in wanted]
             results = analyse_batch(batch, [e.coref if e.slug in todo else [] for e in wanted], heavy, heavy,
                                     [diff and e.slug in todo for e in wanted])
+            records = []
             for example, item, result in zip(wanted, batch.items, results):
                 if example.slug not in todo:
                     continue  # cached already; it ran only because it shares a batch with a missing example
                 extras = {"provenance": provenance_blob}
                 extras.update(predictor.extras(example, item))
-                record = record_from_result(spec_slug(spec), example, item, result, extras)
-                cache.put(keys[example.slug], record.to_chunks())
-                run.computed += 1
-                run.record_provenance[example.slug] = run.provenance
-                run.records[example.slug] = sink(run, example, record)
-                if slow:
-                    time.sleep(slow)
+                records.append((example, record_from_result(spec_slug(spec), example, item, result, extras)))
+            overlap.submit(store, records)
+        overlap.wait()
     finally:
+        overlap.shutdown()
         progress.close()
         predictor.close()
         if capture is not None:
             capture.remove()
+
+
+class Overlap:
+    """Runs each batch's storing (record bytes, cache pack, viewer data) on one worker thread while the
+    main thread starts the next batch's forward pass; or, when not ``enabled``, at once in the caller.
+
+    On a GPU the forward pass and the analysis are the device's work and the storing is the host's, so
+    they can run at the same time; on the CPU both would compete for the same cores. At most one
+    batch waits to be stored (memory stays that of two batches), batches are stored in order, and an
+    error while storing is raised in the main thread at the next ``submit`` or ``wait``.
+    """
+
+    def __init__(self, enabled: bool):
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportgen-store") if enabled else None
+        self.pending = None
+
+    def submit(self, function, *args) -> None:
+        if self.pool is None:
+            function(*args)
+            return
+        self.wait()
+        self.pending = self.pool.submit(function, *args)
+
+    def wait(self) -> None:
+        """Until the batch being stored is stored; its error, if any, is raised here."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def shutdown(self) -> None:
+        """Let the worker finish (nothing is written after the build returns or raises); errors are left to ``wait``."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+def _device_type(device: str) -> str:
+    return device.split(":", 1)[0]
 
 
 def record_from_result(model_slug: str, example, encoded, result, extras: dict) -> Record:

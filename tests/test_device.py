@@ -207,3 +207,36 @@ def test_default_batch_bound_from_free_memory():
     # larger bounds also allow more examples per batch (32 up to 4096 tokens)
     assert max(map(len, plan_batches([8] * 5000, max_tokens=4096))) == 32
     assert max(map(len, plan_batches([8] * 5000, max_tokens=1 << 15))) == 256
+
+
+def test_storing_on_a_worker_thread_gives_the_same_records(tiny_models, tmp_path):
+    """Overlap (a GPU build's default) stores each batch on a worker thread: the same records, in the same
+    order, and the same cache packs as storing inline; an error while storing still ends the run with it."""
+    from reportgen.manifest import parse_manifest
+    from reportgen.pipeline import BuildOptions, run_model
+    from reportgen.store.cache import Cache
+    from test_extract import EXAMPLES
+
+    manifest = parse_manifest(f"models:\n  - id: {tiny_models['bert']}\n{EXAMPLES}")
+
+    def run(name: str, overlap: bool, sink=None) -> tuple[list, dict]:
+        seen = []
+
+        def collect(run, example, record):
+            seen.append((example.slug, record.to_bytes()))
+            return record
+
+        cache = Cache(tmp_path / name)
+        run_model(manifest, manifest.models[0], BuildOptions(max_tokens=64, overlap=overlap, progress=False, threads=1),
+                  cache, sink or collect)
+        return seen, {p.name: p.read_bytes() for p in cache.packs()}
+
+    inline, worker = run("inline", False), run("worker", True)
+    assert len(inline[1]) >= 2 and len(inline[0]) == len(manifest.examples)  # several batches, one pack each
+    assert inline == worker
+
+    def broken(run, example, record):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        run("broken", True, broken)

@@ -129,15 +129,17 @@ def bare_forward(manifest, max_tokens: int | None, device: str, dtype: str) -> f
     return time.perf_counter() - started
 
 
-def reportgen_run(manifest, max_tokens: int | None, device: str, dtype: str, folder: Path, spent: dict) -> float:
-    """Seconds of ``run_model`` after the model is loaded; ``spent`` gets the seconds of each step."""
+def reportgen_run(manifest, max_tokens: int | None, device: str, dtype: str, folder: Path, spent: dict,
+                  overlap: bool | None = None) -> float:
+    """Seconds of ``run_model`` after the model is loaded; ``spent`` gets the seconds of each step (with
+    overlap, storing runs on a worker thread: its steps then overlap the forward passes)."""
     from reportgen.models import load as load_module
     from reportgen.pipeline import BuildOptions, run_model
     from reportgen.render.site import SiteWriter
     from reportgen.store.cache import Cache
 
     options = BuildOptions(out=folder / "site_src", config_path=folder / "mkdocs.yml", cache_dir=folder / "cache",
-                           device=device, dtype=dtype, progress=False)
+                           device=device, dtype=dtype, progress=False, overlap=overlap)
     if max_tokens is not None:
         options.max_tokens = max_tokens
     writer = SiteWriter(manifest, options.out, options.config_path)
@@ -214,11 +216,12 @@ def throughput(args, folder: Path, label: str, workdir: Path) -> None:
                     bare.append(bare_forward(manifest, limit, args.device, dtype))
                     steps.append({})
                     reset_peak(args.device)
-                    ours.append(reportgen_run(manifest, limit, args.device, dtype, workdir / "run", steps[-1]))
+                    ours.append(reportgen_run(manifest, limit, args.device, dtype, workdir / "run", steps[-1],
+                                              False if args.no_overlap else None))
                     peaks.append(peak_gpu_mb(args.device))
                 best = min(range(args.repeat), key=lambda i: ours[i])
                 spent, seconds = steps[best], ours[best]
-                print(f"| {dtype} | {max_tokens} | {count:,} | {count / min(bare):,.0f} ex/s ({min(bare):.2f} s) | "
+                print(f"| {dtype}{' (no overlap)' if args.no_overlap else ''} | {max_tokens} | {count:,} | {count / min(bare):,.0f} ex/s ({min(bare):.2f} s) | "
                       f"{count / seconds:,.0f} ex/s ({seconds:.2f} s) | {min(bare) / seconds:.2f} | {max(peaks):,.0f} MB | "
                       + " | ".join(f"{spent.get(x, 0.0):.2f}" for x in labels)
                       + f" | {seconds - sum(spent.values()):.2f} |", flush=True)
@@ -274,6 +277,7 @@ def main() -> int:
     parser.add_argument("--dtype", nargs="+", default=["float32", "bfloat16"], choices=("float32", "float16", "bfloat16"))
     parser.add_argument("--examples", nargs="+", type=int, default=[1000, 10000])
     parser.add_argument("--max-tokens", nargs="+", default=["4096", "32768"], help="numbers, or 'auto' (reportgen's default)")
+    parser.add_argument("--no-overlap", action="store_true", help="store each batch before the next forward pass")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of (a) and (b); the fastest of each counts")
     parser.add_argument("--agree", type=int, default=0, help="instead: compare a CPU and a --device build of N examples")
     parser.add_argument("--workdir", type=Path, default=None, help="folder for working files (default: system temp)")

@@ -157,7 +157,7 @@ def test_cuda_analysis_agrees_with_cpu():
 
 
 def scores(site_src: Path) -> dict:
-    """Every number of data/heads.json, by its path in the file."""
+    """Every number of data/index.json and of each model's data/<model>/heads.json, by its path."""
     flat = {}
 
     def walk(value, path):
@@ -170,7 +170,10 @@ def scores(site_src: Path) -> dict:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             flat[path] = float(value)
 
-    walk(json.loads((site_src / "data" / "heads.json").read_text(encoding="utf-8")), "")
+    files = [site_src / "data" / "index.json", *sorted((site_src / "data").glob("*/heads.json"))]
+    assert len(files) >= 2
+    for path in files:
+        walk(json.loads(path.read_text(encoding="utf-8")), path.relative_to(site_src).as_posix())
     return flat
 
 

@@ -290,8 +290,8 @@ def analyse_tensors(batch, coref_pairs: list, heavy: list[bool], want_qk: list[b
 
     Device-clean and free of host synchronisation: every tensor made here is made on the attention's
     device, and nothing waits for a value computed on it (no ``.item()``, ``bool()``, ``.cpu()``); what
-    the host decides comes from the tokenizer's arrays. ``tests/test_device.py`` runs it on simulated
-    CUDA tensors, where any stray CPU tensor or read-back raises.
+    the host decides comes from the tokenizer's arrays. ``tests/test_device.py`` runs it on ``meta``
+    tensors under a guard that fails any operation mixing two devices; a read-back fails there too.
     """
     items, layers = batch.items, batch.attentions
     lengths = [item.n for item in items]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check, run from the repository root on a machine with a CUDA GPU, $OUT set to an empty folder
-# (default bench/out/gpu). Needs torch, transformers, numpy, pyyaml, jinja2, tqdm, pytest there, and the
-# folder .gpu/ that bench/gpu_prepare.sh writes (MiniLM as float16 weights, the pybase64 wheel).
+# (default bench/out/gpu). Needs torch and transformers there, and the folder .gpu/ that
+# bench/gpu_prepare.sh writes (MiniLM as float16 weights; wheels of pybase64, pyyaml, jinja2, markupsafe,
+# pytest, pluggy, iniconfig, installed into /tmp/rg-site on PYTHONPATH).
 # Each step has its own time limit and its own output file; a failing step does not stop the next.
 # Files: summary.txt, env.txt, tests.txt, agree.txt, minilm_float32.txt, minilm_bfloat16.txt,
 # bert_float32.txt, bert_bfloat16.txt. The limits add up to 7 min 25 s (445 s); a run normally takes less.

@@ -33,7 +33,7 @@ BENCH=(python3 bench/gpu.py --device cuda "${MINILM[@]}" --examples 1000 10000 -
 step env 20 bash -c 'nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version --format=csv; python3 -c "
 import torch, transformers, numpy; print(\"torch\", torch.__version__, \"transformers\", transformers.__version__, \"numpy\", numpy.__version__)
 print(torch.cuda.get_device_name(), torch.cuda.mem_get_info())
-import yaml, jinja2, pybase64, tqdm; print(\"yaml, jinja2, pybase64, tqdm: ok\")"'
+import yaml, jinja2, pybase64; print(\"yaml, jinja2, pybase64: ok\")"'
 step tests 70 python3 -m pytest -q -p no:cacheprovider tests/test_device.py
 step agree 70 bash -c "python3 bench/gpu.py --device cuda ${MINILM[*]} --agree 1000 --model minilm --workdir /tmp; python3 bench/gpu.py --device cuda ${MINILM[*]} --agree 200 --model bert-base --workdir /tmp"
 step minilm_float32 75 bash -c "${BENCH[*]} --model minilm --dtype float32 --max-tokens 4096 32768 auto; ${BENCH[*]} --model minilm --dtype float32 --examples 10000 --max-tokens auto --no-overlap"

@@ -19,6 +19,7 @@ import numpy as np
 
 from reportgen.analysis.per_example import analyse_example
 from reportgen.errors import RunError, UserError
+from reportgen.models.memory import CPU_MAX_TOKENS, default_max_tokens
 from reportgen.store.cache import MAGIC as ENTRY_MAGIC, Cache, TeeCache, cache_key
 from reportgen.store.quantize import SCHEME, quantize
 from reportgen.store.record import RECORD_VERSION, Record
@@ -291,8 +292,6 @@ def planned_max_tokens(options: BuildOptions, loaded=None) -> int:
     """The batch bound of a model's run: ``--max-tokens``, else ``models.memory.default_max_tokens`` for the
     device. Shards always plan with the CPU default unless told: every shard, on whatever machine, must
     cut the same batches (a record's bits depend on its batch-mates)."""
-    from reportgen.models.memory import CPU_MAX_TOKENS, default_max_tokens
-
     if options.max_tokens is not None:
         return options.max_tokens
     if options.shard is not None or options.merge_only or loaded is None:

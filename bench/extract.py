@@ -82,7 +82,7 @@ STEPS = (
     ("guard (row sums)", "reportgen.extract.attention", "row_sum_errors"),
     ("batched analysis", "reportgen.analysis.batched", "analyse_batch"),
     ("record to bytes", "reportgen.store.record", "Record.to_chunks"),
-    ("cache writes", "reportgen.store.cache", "Cache.put"),
+    ("cache writes", "reportgen.store.cache", "Cache.put_many"),
     ("viewer data files", "reportgen.render.site", "SiteWriter.sink"),
 )
 

@@ -64,8 +64,9 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     build.add_argument("--threads", type=_positive, metavar="N",
                        help="torch threads (default: the CPUs this process may use, container CPU quota included)")
-    build.add_argument("--max-tokens", type=_positive, default=4096, metavar="N",
-                       help="batch size bound: padded tokens per forward pass (attention cells: 16 x N); default 4096")
+    build.add_argument("--max-tokens", type=_positive, default=None, metavar="N",
+                       help="batch size bound: padded tokens per forward pass (attention cells: 16 x N); default 4096 "
+                            "on the CPU and with --shard, on a GPU chosen from its free memory")
     build.add_argument("--site", action="store_true", help="also run `mkdocs build --strict` into site/")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.add_argument("--shard-out", help="with --shard: also copy this shard's records into this folder "

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from reportgen.extract.tokens import encode_example, encode_examples
 from reportgen.incremental import BuildStamp
 from reportgen.models.load import load_tokenizer
 from reportgen.models.threads import set_threads
+from reportgen.models.memory import CPU_MAX_TOKENS, default_max_tokens
 from reportgen.render.site import SiteWriter
 from reportgen.store.cache import MAGIC as ENTRY_MAGIC, Cache, TeeCache, cache_key
 from reportgen.store.quantize import SCHEME, quantize
@@ -48,7 +50,8 @@ class BuildOptions:
     merge_only: bool = False  # render from the cache only; a missing record is an error
     device: str = "cpu"
     dtype: str = "float32"
-    max_tokens: int = 4096
+    max_tokens: int | None = None  # padded tokens per forward pass; None: models.memory.default_max_tokens
+    overlap: bool | None = None  # store a batch while the next one runs (pipeline.Overlap); None: on a GPU only
     threads: int | None = None  # torch threads; None: models.threads' budget for this machine
     progress: bool = True
     shard_out: Path | None = None  # shard runs: also copy this shard's records here (cache layout, a CI artifact)
@@ -260,7 +263,7 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink, only: s
     if options.shard is not None:
         if not any(in_shard(spec.id, e.id, options.shard) for e in everything):
             return ModelRun(spec, [])  # no batch can fall in this shard: do not even resolve the model
-        run.examples = shard_examples(manifest, spec, everything, options.shard, options.max_tokens, base_dir)
+        run.examples = shard_examples(manifest, spec, everything, options.shard, planned_max_tokens(options), base_dir)
         if not run.examples:
             return run
     _, run.revision = peek_revision(spec.id, spec.revision, base_dir)
@@ -296,6 +299,17 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink, only: s
                           "dtype": model_dtype(spec, options)}
     run.provenance.setdefault("date", run_date())
     return run
+
+
+def planned_max_tokens(options: BuildOptions, loaded=None) -> int:
+    """The batch bound of a model's run: ``--max-tokens``, else ``models.memory.default_max_tokens`` for the
+    device. Shards always plan with the CPU default unless told: every shard, on whatever machine, must
+    cut the same batches (a record's bits depend on its batch-mates)."""
+    if options.max_tokens is not None:
+        return options.max_tokens
+    if options.shard is not None or options.merge_only or loaded is None:
+        return CPU_MAX_TOKENS
+    return default_max_tokens(options.device, loaded.layers, loaded.heads)
 
 
 def _summarise_provenance(run: ModelRun) -> None:
@@ -361,7 +375,8 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
         if enc.truncated and example.slug in todo:
             check_truncation(manifest, spec, example, enc.full_length)  # before any forward pass or write
     names = [e.id for e in examples]
-    batches = [b for b in plan_batches([e.n for e in encoded], max_tokens=options.max_tokens)
+    max_tokens = planned_max_tokens(options, loaded)
+    batches = [b for b in plan_batches([e.n for e in encoded], max_tokens=max_tokens)
                if any(examples[i].slug in todo for i in b)]
     provenance_blob = np.frombuffer(json.dumps(run.provenance, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     capture = QKCapture(loaded) if settings.neuron else None
@@ -375,30 +390,77 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
         progress.update(count)
 
     shown = shown_slugs(manifest)
+    overlap = Overlap(options.overlap if options.overlap is not None else _device_type(options.device) != "cpu")
+
+    def store(records: list) -> None:
+        """Cache pack, viewer data and statistics of one batch's records (on the worker thread when overlapping)."""
+        cache.put_many([(keys[example.slug], record.to_chunks()) for example, record in records])  # one pack per batch
+        for example, record in records:
+            run.computed += 1
+            run.record_provenance[example.slug] = run.provenance
+            run.records[example.slug] = sink(run, example, record)
+            if slow:
+                time.sleep(slow)
+
     try:
-        for batch in iter_batches(loaded, encoded, names, max_tokens=options.max_tokens, on_batch=counted,
+        for batch in iter_batches(loaded, encoded, names, max_tokens=max_tokens, on_batch=counted,
                                   capture=capture, batches=batches):
             wanted = [examples[item.example_index] for item in batch.items]
             heavy = [e.slug in todo and e.slug in shown for e in wanted]
             results = analyse_batch(batch, [e.coref if e.slug in todo else [] for e in wanted], heavy, heavy,
                                     [diff and e.slug in todo for e in wanted])
+            records = []
             for example, item, result in zip(wanted, batch.items, results):
                 if example.slug not in todo:
                     continue  # cached already; it ran only because it shares a batch with a missing example
                 extras = {"provenance": provenance_blob}
                 extras.update(predictor.extras(example, item))
-                record = record_from_result(spec_slug(spec), example, item, result, extras)
-                cache.put(keys[example.slug], record.to_chunks())
-                run.computed += 1
-                run.record_provenance[example.slug] = run.provenance
-                run.records[example.slug] = sink(run, example, record)
-                if slow:
-                    time.sleep(slow)
+                records.append((example, record_from_result(spec_slug(spec), example, item, result, extras)))
+            overlap.submit(store, records)
+        overlap.wait()
     finally:
+        overlap.shutdown()
         progress.close()
         predictor.close()
         if capture is not None:
             capture.remove()
+
+
+class Overlap:
+    """Runs each batch's storing (record bytes, cache pack, viewer data) on one worker thread while the
+    main thread starts the next batch's forward pass; or, when not ``enabled``, at once in the caller.
+
+    On a GPU the forward pass and the analysis are the device's work and the storing is the host's, so
+    they can run at the same time; on the CPU both would compete for the same cores. At most one
+    batch waits to be stored (memory stays that of two batches), batches are stored in order, and an
+    error while storing is raised in the main thread at the next ``submit`` or ``wait``.
+    """
+
+    def __init__(self, enabled: bool):
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportgen-store") if enabled else None
+        self.pending = None
+
+    def submit(self, function, *args) -> None:
+        if self.pool is None:
+            function(*args)
+            return
+        self.wait()
+        self.pending = self.pool.submit(function, *args)
+
+    def wait(self) -> None:
+        """Until the batch being stored is stored; its error, if any, is raised here."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def shutdown(self) -> None:
+        """Let the worker finish (nothing is written after the build returns or raises); errors are left to ``wait``."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+def _device_type(device: str) -> str:
+    return device.split(":", 1)[0]
 
 
 def record_from_result(model_slug: str, example, encoded, result, extras: dict) -> Record:

@@ -1,8 +1,8 @@
 """Crash safety: killed builds leave nothing corrupt and resume to the same site.
 
-A build of a tiny BERT on 12 examples runs as a subprocess with ``REPORTGEN_TEST_SLOW`` (a pause after
-each computed record) so it can be killed after exactly k records: the cache directory is polled and
-the process gets SIGKILL (or SIGINT / SIGTERM) once k entries exist. Afterwards the previous
+A build of a tiny BERT on 12 examples, in small batches (one cache pack each), runs as a subprocess with
+``REPORTGEN_TEST_SLOW`` (a pause after each computed record) so it can be killed after k records: the
+cache directory is polled and the process gets SIGKILL (or SIGINT / SIGTERM) once at least k entries exist. Afterwards the previous
 ``site_src/`` must be exactly as before, and a re-run must give a ``site_src/`` and ``mkdocs.yml``
 byte-identical to those of one uninterrupted build, with every cache entry intact.
 """
@@ -69,7 +69,7 @@ def env(slow: float = 0.0) -> dict:
 
 def command(project: Path, out: Path, cache: Path) -> list[str]:
     return [sys.executable, "-m", "reportgen", "build", str(project / "m.yaml"), "--out", str(out / "site_src"),
-            "--config", str(out / "mkdocs.yml"), "--cache", str(cache), "--quiet"]
+            "--config", str(out / "mkdocs.yml"), "--cache", str(cache), "--quiet", "--max-tokens", "64"]
 
 
 def build(project: Path, out: Path, cache: Path) -> subprocess.CompletedProcess:
@@ -91,8 +91,25 @@ def tree(out: Path) -> dict[str, bytes | None]:
             for p in sorted(out.rglob("*")) if not p.name.endswith(".reportgen-stamp")}
 
 
-def entries(cache: Path) -> list[Path]:
-    return sorted(cache.glob("*/*.rgc")) if cache.exists() else []
+def entries(cache: Path) -> list[str]:
+    """Keys of the entries stored (single files and packs)."""
+    return Cache(cache).keys() if cache.exists() else []
+
+
+def damage_two_entries(cache: Path) -> list[Path]:
+    """Cut the last entry of one pack short and flip a bit in the first entry of another; their packs."""
+    from reportgen.store.cache import read_pack_index
+
+    packs = Cache(cache).packs()
+    assert len(packs) >= 2
+    last = max(read_pack_index(packs[0]).values(), key=lambda e: e.offset)
+    with open(packs[0], "r+b") as handle:
+        handle.truncate(last.offset + last.length // 2)
+    first = min(read_pack_index(packs[1]).values(), key=lambda e: e.offset)
+    blob = bytearray(packs[1].read_bytes())
+    blob[first.offset + first.length // 2] ^= 0x10
+    packs[1].write_bytes(bytes(blob))
+    return packs[:2]
 
 
 def interrupt_after(project: Path, out: Path, cache: Path, k: int, sig: int) -> tuple[int, str, int]:
@@ -117,12 +134,12 @@ def interrupt_after(project: Path, out: Path, cache: Path, k: int, sig: int) -> 
 
 
 def assert_cache_intact(cache: Path, expected: int) -> None:
-    files = entries(cache)
-    assert len(files) == expected
+    keys = entries(cache)
+    assert len(keys) == expected
     store = Cache(cache)
-    for path in files:
-        payload = store.get(path.stem)
-        assert payload is not None, path
+    for key in keys:
+        payload = store.get(key)
+        assert payload is not None, key
         Record.from_bytes(payload)
     assert store.corrupt == 0 and store.hits == expected
 
@@ -210,12 +227,7 @@ def test_sigint_sigterm_clean_up_and_keep_previous_output(project, tmp_path, sig
 def test_damaged_cache_entries_are_detected_and_recomputed(project, reference, tmp_path):
     out, cache = tmp_path / "out", tmp_path / "cache"
     build(project, out, cache)
-    files = entries(cache)
-    truncated, flipped = files[0], files[1]
-    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
-    blob = bytearray(flipped.read_bytes())
-    blob[len(blob) // 2] ^= 0x10
-    flipped.write_bytes(bytes(blob))
+    truncated, flipped = damage_two_entries(cache)
     result = build(project, out, cache)
     assert f"{len(EXAMPLES) - 2} from cache" in result.stdout
     damaged = [line for line in result.stderr.splitlines() if "is damaged" in line]

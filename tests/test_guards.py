@@ -122,7 +122,7 @@ def test_broken_attention_stops_the_build(project, monkeypatch, capsys, damage, 
     for snippet in snippets:
         assert snippet in line, (snippet, line)
     assert tree(project / "out") == before
-    assert not list((project / "cache").glob("*/*.rgc"))  # nothing broken was cached
+    assert not list((project / "cache").glob("*/*.rg[cp]"))  # nothing broken was cached (no entry, no pack)
 
 
 def test_no_attention_at_all(project, monkeypatch, capsys):

@@ -19,7 +19,7 @@ from reportgen.cli import main
 from reportgen.errors import RunError
 from reportgen.manifest import load_manifest
 from reportgen.pipeline import BuildOptions, build, in_shard, record_key
-from reportgen.store.cache import ENV_VAR, Cache, default_cache_dir
+from reportgen.store.cache import ENV_VAR, Cache, default_cache_dir, read_pack_index
 
 EPOCH = 1700006400  # 2023-11-15 00:00:00 UTC
 
@@ -194,13 +194,16 @@ def test_local_model_revision_is_a_hash_of_its_files(tiny_models, tmp_path, epoc
 def test_damaged_cache_entries_are_detected_and_recomputed(two_models, tmp_path, epoch):
     build(load_manifest(two_models), options(tmp_path))
     before = tree(tmp_path / "site_src")
-    entries = Cache(tmp_path / "cache").entries()
-    assert len(entries) == 16
-    truncated, flipped = entries[3], entries[11]
-    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
-    blob = bytearray(flipped.read_bytes())
-    blob[len(blob) // 2] ^= 0x10
-    flipped.write_bytes(bytes(blob))
+    store = Cache(tmp_path / "cache")
+    assert len(store.keys()) == 16 and store.entries() == []  # a pack per batch, no single files
+    packs = store.packs()
+    last = max(read_pack_index(packs[0]).values(), key=lambda e: e.offset)
+    with open(packs[0], "r+b") as handle:  # the pack's last entry cut short
+        handle.truncate(last.offset + last.length // 2)
+    first = min(read_pack_index(packs[-1]).values(), key=lambda e: e.offset)
+    blob = bytearray(packs[-1].read_bytes())
+    blob[first.offset + first.length // 2] ^= 0x10  # a bit flipped in another pack's first entry
+    packs[-1].write_bytes(bytes(blob))
     with pytest.warns(UserWarning, match="damaged") as caught:
         report = build(load_manifest(two_models), options(tmp_path))
     # the up-to-date check found them damaged too (silently), so the build did not skip
@@ -234,7 +237,7 @@ def test_cache_location_from_env_var(tiny_models, tmp_path, monkeypatch, epoch):
     opts = options(tmp_path)
     opts.cache_dir = None
     build(load_manifest(path), opts)
-    assert len(Cache(tmp_path / "from-env").entries()) == 8
+    assert len(Cache(tmp_path / "from-env").keys()) == 8
 
 
 def test_cache_info_and_prune_commands(tiny_models, tmp_path, capsys, epoch):
@@ -242,14 +245,19 @@ def test_cache_info_and_prune_commands(tiny_models, tmp_path, capsys, epoch):
     import time
 
     path = write_manifest(tmp_path / "in", {"Tiny BERT": tiny_models["bert"]})
-    build(load_manifest(path), options(tmp_path))
+    build(load_manifest(path), options(tmp_path, max_tokens=64))  # small batches: several packs
     cache_dir = tmp_path / "cache"
     assert main(["cache", "info", "--cache", str(cache_dir)]) == 0
     assert f"{cache_dir}: 8 entries" in capsys.readouterr().out
-    assert {p.name for p in cache_dir.iterdir()} <= set("0123456789abcdef")  # 16 folders by first hex digit
+    assert {p.name for p in cache_dir.iterdir()} == {"packs"}
     old = time.time() - 40 * 86400
-    for entry in Cache(cache_dir).entries()[:3]:
-        os.utime(entry, (old, old))
+    packs = Cache(cache_dir).packs()
+    assert len(packs) >= 2
+    in_old = len(read_pack_index(packs[0]))
+    os.utime(packs[0], (old, old))
+    Cache(cache_dir).put("a" + "1" * 63, b"single")  # single-entry files (16 folders by first hex digit)
+    os.utime(Cache(cache_dir).path("a" + "1" * 63), (old, old))
+    Cache(cache_dir).put("b" + "1" * 63, b"single")
     (cache_dir / "ab").mkdir(exist_ok=True)  # the older two-digit layout: still listed, so it can be pruned
     stale = cache_dir / "ab" / ("ab" + "0" * 62 + ".rgc")
     stale.write_bytes(b"RGC1 from an older reportgen")
@@ -257,14 +265,16 @@ def test_cache_info_and_prune_commands(tiny_models, tmp_path, capsys, epoch):
     (cache_dir / "ab" / ".left-over.rgc.123.tmp").write_bytes(b"x")
     (cache_dir / "a").mkdir(exist_ok=True)
     (cache_dir / "a" / ".left-over.rgc.456.tmp").write_bytes(b"x")
-    assert len(Cache(cache_dir).entries()) == 9
+    (cache_dir / "packs" / ".left-over.rgp.789.tmp").write_bytes(b"x")
+    assert Cache(cache_dir).stats().entries == 8 + 3
     assert main(["cache", "prune", "--cache", str(cache_dir), "--older-than", "30"]) == 0
-    assert "removed 4 entries" in capsys.readouterr().out
-    assert len(Cache(cache_dir).entries()) == 5 and not stale.exists()
+    assert f"removed {in_old + 2} entries" in capsys.readouterr().out  # the old pack's, the old file, the stale one
+    assert Cache(cache_dir).stats().entries == 8 - in_old + 1 and not stale.exists()
     assert not (cache_dir / "ab" / ".left-over.rgc.123.tmp").exists() and not (cache_dir / "a" / ".left-over.rgc.456.tmp").exists()
+    assert not (cache_dir / "packs" / ".left-over.rgp.789.tmp").exists()
     assert main(["cache", "prune", "--cache", str(cache_dir), "--max-mb", "0"]) == 0
-    assert "removed 5 entries" in capsys.readouterr().out
-    assert Cache(cache_dir).entries() == []
+    assert f"removed {8 - in_old + 1} entries" in capsys.readouterr().out
+    assert Cache(cache_dir).entries() == [] and Cache(cache_dir).keys() == []
 
 
 # ------------------------------------------------------------------ shards
@@ -291,7 +301,7 @@ def test_three_shards_merged_equal_the_unsharded_build(two_models, tmp_path, epo
         job = tmp_path / f"shard{k}"
         report = build(load_manifest(two_models), options(job, shard=(k, 3), shard_out=job / "artifact", max_tokens=48))
         assert report["bytes"] == 0 and not (job / "site_src").exists()
-        assert len(Cache(job / "artifact").entries()) == report["records"] == report["computed"]
+        assert len(Cache(job / "artifact").keys()) == report["records"] == report["computed"]
         assert report["forward_examples"] == report["computed"]  # whole batches: nothing run twice
         computed += report["computed"]
         per_shard.append(report["computed"])

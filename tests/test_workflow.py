@@ -128,6 +128,23 @@ def test_merge_job_renders_builds_and_uploads(report):
     assert pages_deploy["id"] == "deployment"
 
 
+def test_gpu_runner_label_and_device_input(report):
+    inputs = report["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["device"]["options"] == ["cpu", "cuda"] and inputs["device"]["default"] == "cpu"
+    assert inputs["runner"]["default"] == ""
+    assert report["env"]["DEVICE"] == "${{ inputs.device || vars.REPORTGEN_DEVICE || 'cpu' }}"  # scheduled runs too
+    shard, merge = report["jobs"]["shard"], report["jobs"]["merge"]
+    assert shard["runs-on"] == "${{ inputs.runner || vars.REPORTGEN_RUNNER || 'ubuntu-latest' }}"
+    assert merge["runs-on"] == "ubuntu-latest"  # rendering needs no GPU
+    assert '--device "$DEVICE"' in runs(shard) and "${{" not in runs(shard)  # inputs reach shell code via env only
+    install = next(str(s["run"]) for s in steps(shard) if "torch==" in str(s.get("run", "")))
+    cpu, _, cuda = install.partition("else")
+    assert '"$DEVICE" = cpu' in cpu and "whl/cpu" in cpu and "torch==" in cuda and "whl/cpu" not in cuda
+    from reportgen.cli import parser
+
+    parser().parse_args(["build", "m.yaml", "--shard", "1/2", "--device", "cuda", "--cache", "c", "--shard-out", "s"])
+
+
 def test_manifest_paths_exist_and_commands_parse(report):
     assert (ROOT / report["on"]["workflow_dispatch"]["inputs"]["manifest"]["default"]).is_file()
     from reportgen.cli import parser

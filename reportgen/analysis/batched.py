@@ -16,14 +16,14 @@ Pure functions: tensors in, tensors out, no I/O.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 import torch
 
 from reportgen.analysis.patterns import PATTERNS
-from reportgen.analysis.per_example import coref_back_weights, coref_weights
+from reportgen.analysis.per_example import coref_back_weights, coref_weights, span_tokens
 
 _PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM, _ENT_N = range(len(PATTERNS))
 
@@ -60,7 +60,11 @@ class BatchMasks:
 
     @staticmethod
     def build(lengths: list[int], special: list, punct: list, causal: torch.Tensor) -> "BatchMasks":
-        """Masks from per-example lengths, bool ``special``/``punct`` arrays (length n_b) and ``causal`` [B]."""
+        """Masks from per-example lengths, bool ``special``/``punct`` arrays (length n_b) and ``causal`` [B].
+
+        The masks are made on the host from the tokenizer's arrays and live on ``causal``'s device;
+        ``causal`` itself is applied there, so a GPU batch is never copied back to decide them.
+        """
         count, width = len(lengths), max(lengths)
         real = torch.zeros((count, width), dtype=torch.bool)
         spec = torch.zeros((count, width), dtype=torch.bool)
@@ -71,10 +75,9 @@ class BatchMasks:
             pun[row, :n] = torch.as_tensor(np.asarray(punct[row], dtype=bool))
         position = torch.arange(width)
         lengths_t = torch.as_tensor(lengths)
-        choices = torch.where(causal[:, None], position[None, :] + 1, lengths_t[:, None])  # k per row
-        from_ = real & ~spec & (choices > 1)
+        from_ = real & ~spec
         prev = from_ & (position >= 1)
-        next_ = from_ & (position[None, :] <= lengths_t[:, None] - 2) & ~causal[:, None]
+        next_ = from_ & (position[None, :] <= lengths_t[:, None] - 2)  # causal examples: cut on the device below
         sep = spec & real & (position >= 1)
         pun = pun & ~spec & real
         wanted = (sep | pun).numpy()
@@ -93,9 +96,22 @@ class BatchMasks:
             weight[row, 4: 4 + cols.size, 5] = pun_np[row, cols]
         f = from_.float()
         rows = torch.stack([f, f, prev.float(), next_.float(), f, f], dim=-1)[:, None]  # [B, 1, W, 6]
-        inv_log_k = torch.where(from_, 1.0 / torch.log(choices.clamp_min(2).double()), 0.0).float()
-        return BatchMasks(real, from_, prev, next_, sep, pun, torch.from_numpy(index), torch.from_numpy(weight), rows,
-                          inv_log_k)
+        masks = BatchMasks(real, from_, prev, next_, sep, pun, torch.from_numpy(index), torch.from_numpy(weight), rows,
+                           torch.zeros((count, width), dtype=torch.float32))
+        if causal.device.type != "cpu":
+            masks = masks.to(causal.device)
+            position, lengths_t = position.to(causal.device), lengths_t.to(causal.device)
+        # On causal's device: k, the positions each row may attend to; a row with k = 1 is forced.
+        choices = torch.where(causal[:, None], position[None, :] + 1, lengths_t[:, None])
+        free = choices > 1
+        bidirectional = ~causal
+        masks.from_ = masks.from_ & free
+        masks.prev = masks.prev & free
+        masks.next = masks.next & free & bidirectional[:, None]
+        masks.row_weight *= free.to(masks.row_weight.dtype)[:, None, :, None]
+        masks.row_weight[:, 0, :, 3] *= bidirectional.to(masks.row_weight.dtype)[:, None]
+        masks.entropy_weight = torch.where(masks.from_, 1.0 / torch.log(choices.clamp_min(2).double()), 0.0).float()
+        return masks
 
     def to(self, device) -> "BatchMasks":
         return BatchMasks(*(getattr(self, f.name).to(device) for f in fields(self)))
@@ -118,8 +134,8 @@ def causal_rows(layers: list[torch.Tensor], real: torch.Tensor) -> torch.Tensor:
     if layers[0].shape[-1] < 2:  # every example has one token: nothing to tell (``pipeline.is_causal``)
         return torch.zeros(layers[0].shape[0], dtype=torch.bool, device=layers[0].device)
     first = torch.stack([a[:, :, 0, 1:].flatten(1).abs().amax(dim=1) for a in layers]).amax(dim=0) == 0
-    if not bool(first.any()):
-        return first
+    if first.device.type == "cpu" and not bool(first.any()):
+        return first  # (on a GPU this test would wait for the device; the full check runs there instead)
     upper = torch.zeros(first.shape, dtype=torch.float32, device=first.device)
     for a in layers:
         triangle = torch.triu(a, diagonal=1) * real[:, None, :, None]
@@ -185,7 +201,7 @@ def batch_rollout(layers: list[torch.Tensor], residual: float = 0.5) -> torch.Te
     unpadded rollout: a real row gives padded columns weight 0, so padded tokens never feed real ones.
     """
     count, _, width, _ = layers[0].shape
-    eye = torch.eye(width, dtype=torch.float64)
+    eye = torch.eye(width, dtype=torch.float64, device=layers[0].device)
     current = eye.expand(count, width, width)
     out = []
     for attention in layers:
@@ -213,7 +229,10 @@ def qk_softmax_errors(q: torch.Tensor, k: torch.Tensor, attention: torch.Tensor,
     qh = q.reshape(count, width, heads, d).transpose(1, 2).half().float()
     kh = k.reshape(count, width, heads, d).transpose(1, 2).half().float()
     scores = (qh @ kh.transpose(-1, -2)).mul_(1.0 / float(d) ** 0.5)
-    padded, any_causal = not bool(real.all()), bool(causal.any())
+    if q.device.type == "cpu":
+        padded, any_causal = not bool(real.all()), bool(causal.any())
+    else:  # deciding would wait for the device: mask always (masking a full row or a bidirectional one changes nothing)
+        padded, any_causal = True, True
     if padded or any_causal:
         blocked = ~real[:, None, None, :]
         if any_causal:
@@ -231,9 +250,9 @@ class ExampleResult:
     """What the build keeps of one example of a batch (numpy, the example's own n tokens).
 
     ``num`` float64 ``[P, L, H]`` and ``count`` float64 ``[P]``: pattern numerators and counts.
-    ``coref``: per annotated pair float64 ``[L, H, C]`` (shape (0,) when truncation cut it off);
-    ``coref_back``: per pair the candidate words' attention to the pronoun ``[L, H, C, Wmax]``
-    (``per_example.coref_back_weights``, for the attention probe).
+    ``coref``: per annotated pair the pronoun's attention to every word of every candidate, float64
+    ``[L, H, C, Wmax]`` (shape (0,) when truncation cut it off); ``coref_back``: per pair the candidate
+    words' attention to the pronoun, same shape (``per_example.coref_back_weights``, the attention probe).
     The rest only for examples with viewer pages (else None): ``attention_q`` uint8 ``[L, H, n, n]``,
     ``rollout_q`` uint8 ``[L, n, n]``, ``qk`` float16 ``[L, H, n, d]`` pair with ``qk_error`` (the
     neuron view's softmax error), and for model diffs ``attention_f16`` float16 ``[L, H, n, n]``.
@@ -251,74 +270,148 @@ class ExampleResult:
     coref_back: list | None = None
 
 
-def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[bool],
-                  want_f16: list[bool]) -> list[ExampleResult]:
-    """Analyse every example of a checked ``extract.attention.Batch`` at once.
+@dataclass
+class BatchTensors:
+    """What ``analyse_tensors`` computes for a batch, on the batch's device (``h``: rows of ``wanted``).
 
-    ``coref_pairs[b]``: the manifest's coreference pairs of example b; ``heavy[b]``: it gets viewer pages
-    (quantised attention and rollout); ``want_qk[b]``: it also gets the neuron view's q/k;
-    ``want_f16[b]``: keep a float16 copy for model diffs.
+    ``num`` float64 ``[B, P, L, H]``, ``counts`` float64 ``[B, P]``, ``causal`` bool ``[B]``;
+    ``coref_rows`` float32 ``[L, R, H, W]``: the attention rows of the ``R`` pronoun and candidate tokens listed in
+    ``coref_index`` (example, token position), None without coreference pairs; ``attention_q`` uint8
+    ``[L, h', H, W, W]`` and ``rollout_q`` uint8 ``[h', L, W, W]`` for the rows of ``viewer``; ``q``/``k``
+    float16 ``[h'', L, H, W, d]`` and ``qk_error`` ``[h'']`` for the rows of ``asked``; ``attention_f16``
+    float16 ``[L, f, H, W, W]`` for the rows of ``f16_rows``. Row lists are example indices of the batch.
     """
 
+    num: torch.Tensor
+    counts: torch.Tensor
+    causal: torch.Tensor
+    coref_index: list = field(default_factory=list)
+    coref_rows: torch.Tensor | None = None
+    viewer: list = field(default_factory=list)
+    attention_q: torch.Tensor | None = None
+    rollout_q: torch.Tensor | None = None
+    asked: list = field(default_factory=list)
+    q: torch.Tensor | None = None
+    k: torch.Tensor | None = None
+    qk_error: torch.Tensor | None = None
+    f16_rows: list = field(default_factory=list)
+    attention_f16: torch.Tensor | None = None
+
+
+def coref_positions(word: np.ndarray, coref_pairs: list) -> np.ndarray:
+    """Sorted token positions of every pair's pronoun and candidates (``per_example.span_tokens``), each
+    once: the rows both coreference directions read."""
+    found = [span_tokens(word, pair.pronoun.first, pair.pronoun.last) for pair in coref_pairs]
+    found += [span_tokens(word, c.first, c.last) for pair in coref_pairs for c in pair.candidates]
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+
+def analyse_tensors(batch, coref_pairs: list, heavy: list[bool], want_qk: list[bool],
+                    want_f16: list[bool]) -> BatchTensors:
+    """The device half of ``analyse_batch``: every number of the batch, computed where its attention lives.
+
+    Device-clean and free of host synchronisation: every tensor made here is made on the attention's
+    device, and nothing waits for a value computed on it (no ``.item()``, ``bool()``, ``.cpu()``); what
+    the host decides comes from the tokenizer's arrays. ``tests/test_device.py`` runs it on ``meta``
+    tensors under a guard that fails any operation mixing two devices; a read-back fails there too.
+    """
     items, layers = batch.items, batch.attentions
     lengths = [item.n for item in items]
     device = layers[0].device
-    real = (torch.arange(max(lengths))[None, :] < torch.as_tensor(lengths)[:, None]).to(device)
+    depth, width = len(layers), max(lengths)
+    real = torch.arange(width)[None, :] < torch.as_tensor(lengths)[:, None]
+    real = real.to(device) if device.type != "cpu" else real
     causal = causal_rows(layers, real)
-    masks = BatchMasks.build(lengths, [i.special for i in items], [i.punct for i in items], causal.cpu())
-    if device.type != "cpu":
-        masks = masks.to(device)
-    num = torch.stack([layer_pattern_sums(a, masks) for a in layers], dim=2).cpu().numpy()  # [B, P, L, H]
-    counts = masks.counts().cpu().numpy()
-    results = [ExampleResult(num[b], counts[b], [], bool(causal[b]), coref_back=[]) for b in range(len(items))]
+    masks = BatchMasks.build(lengths, [i.special for i in items], [i.punct for i in items], causal)
+    out = BatchTensors(torch.stack([layer_pattern_sums(a, masks) for a in layers], dim=2), masks.counts(), causal)
+    # Coreference: the pronoun and candidate rows of every example with pairs, in one gather per layer.
     for b, item in enumerate(items):
         if coref_pairs[b]:
-            n = item.n
-            results[b].coref = coref_weights(
-                lambda rows, b=b, n=n: np.stack([a[b][:, rows, :n].cpu().numpy() for a in layers]), item.word, coref_pairs[b])
-            results[b].coref_back = coref_back_weights(
-                lambda rows, b=b, n=n: np.stack([a[b][:, rows, :n].cpu().numpy() for a in layers]), item.word, coref_pairs[b])
+            out.coref_index.extend((b, int(position)) for position in coref_positions(item.word, coref_pairs[b]))
+    if out.coref_index:
+        index = torch.as_tensor(out.coref_index, dtype=torch.long).to(device)
+        out.coref_rows = torch.stack([a[index[:, 0], :, index[:, 1], :] for a in layers])  # [L, R, H, W]
     # Viewer data: quantised attention, rollout and the neuron view's error run once over the batch rows
     # that need them, at the batch's width. Every row is computed on its own (padding never feeds a
     # real row), so its result depends on the batch's width but not on which batch-mates also needed
     # viewer data (cached ones do not); quantising is elementwise, the same bits as on the own block.
-    depth, width = len(layers), max(lengths)
     wanted = [b for b in range(len(items)) if heavy[b] or (want_qk[b] and batch.q is not None)]
     if wanted:
-        rows = torch.as_tensor(wanted, device=device)
+        rows = torch.as_tensor(wanted).to(device)
         picked = torch.empty((depth, len(wanted)) + tuple(layers[0].shape[1:]), dtype=layers[0].dtype, device=device)
         for layer, a in enumerate(layers):
             torch.index_select(a, 0, rows, out=picked[layer])  # [L, h, H, W, W]
     viewer = [slot for slot, b in enumerate(wanted) if heavy[b]]
     if viewer:
         own = picked if len(viewer) == len(wanted) else picked[:, viewer]
-        quantised = np.empty(tuple(own.shape), dtype=np.uint8)  # [L, h', H, W, W]
-        for layer in range(depth):  # (a float64 copy of one layer at a time)
-            quantised[layer] = quantize_tensor(own[layer]).cpu().numpy()
-        rolled = quantize_tensor(batch_rollout(list(own))).cpu().numpy()  # [h', L, W, W]
-        for at, slot in enumerate(viewer):
-            b, n = wanted[slot], lengths[wanted[slot]]
-            results[b].attention_q = quantised[:, at, :, :n, :n].copy()
-            results[b].rollout_q = rolled[at, :, :n, :n].copy()
+        out.viewer = [wanted[slot] for slot in viewer]
+        out.attention_q = torch.stack([quantize_tensor(own[layer]) for layer in range(depth)])  # (float64 one layer at a time)
+        out.rollout_q = quantize_tensor(batch_rollout(list(own)))  # [h', L, W, W]
     asked = [slot for slot, b in enumerate(wanted) if want_qk[b]] if batch.q is not None else []
     if asked:
-        take = torch.as_tensor([wanted[slot] for slot in asked], device=device)
+        out.asked = [wanted[slot] for slot in asked]
+        take = torch.as_tensor(out.asked).to(device)
         q = torch.stack([t.index_select(0, take) for t in batch.q])  # [L, h, W, H*d]
         k = torch.stack([t.index_select(0, take) for t in batch.k])
         own = picked if len(asked) == len(wanted) else picked[:, asked]
-        count = len(asked)
+        count, heads = len(asked), batch.heads
         real_take, causal_take = real.index_select(0, take), causal.index_select(0, take)
-        errors = torch.stack([qk_softmax_errors(q[layer], k[layer], own[layer], real_take, causal_take, batch.heads)
-                              for layer in range(depth)]).amax(dim=0)  # one layer at a time: stays in cache
-        heads = batch.heads
-        halves = [t.to(torch.float16).view(depth, count, width, heads, -1).permute(1, 0, 3, 2, 4).cpu().numpy()
-                  for t in (q, k)]  # [h, L, H, W, d] each
-        for at, slot in enumerate(asked):
-            b, n = wanted[slot], lengths[wanted[slot]]
-            results[b].qk = tuple(np.ascontiguousarray(h[at, :, :, :n]) for h in halves)
-            results[b].qk_error = float(errors[at])
+        out.qk_error = torch.stack([qk_softmax_errors(q[layer], k[layer], own[layer], real_take, causal_take, heads)
+                                    for layer in range(depth)]).amax(dim=0)  # one layer at a time: stays in cache
+        out.q, out.k = (t.to(torch.float16).view(depth, count, width, heads, -1).permute(1, 0, 3, 2, 4)
+                        for t in (q, k))  # [h, L, H, W, d] each
+    out.f16_rows = [b for b in range(len(items)) if want_f16[b]]
+    if out.f16_rows:
+        take = torch.as_tensor(out.f16_rows).to(device)
+        out.attention_f16 = torch.stack([a.index_select(0, take).to(torch.float16) for a in layers])  # [L, f, H, W, W]
+    return out
+
+
+def to_host(tensor: torch.Tensor | None) -> np.ndarray | None:
+    """One copy of a result tensor to a numpy array (none for a CPU tensor)."""
+    return None if tensor is None else tensor.cpu().numpy()
+
+
+def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[bool],
+                  want_f16: list[bool]) -> list[ExampleResult]:
+    """Analyse every example of a checked ``extract.attention.Batch`` at once.
+
+    ``coref_pairs[b]``: the manifest's coreference pairs of example b; ``heavy[b]``: it gets viewer pages
+    (quantised attention and rollout); ``want_qk[b]``: it also gets the neuron view's q/k;
+    ``want_f16[b]``: keep a float16 copy for model diffs. The numbers come from ``analyse_tensors``;
+    each of its result tensors is copied to the host once per batch, then cut into examples.
+    """
+    items = batch.items
+    lengths = [item.n for item in items]
+    tensors = analyse_tensors(batch, coref_pairs, heavy, want_qk, want_f16)
+    num, counts, causal = to_host(tensors.num), to_host(tensors.counts), to_host(tensors.causal)
+    results = [ExampleResult(num[b], counts[b], [], bool(causal[b]), coref_back=[]) for b in range(len(items))]
+    rows = to_host(tensors.coref_rows)  # [L, R, H, W]; None when no pronoun or candidate has tokens left
+    where = {key: at for at, key in enumerate(tensors.coref_index)}
     for b, item in enumerate(items):
-        if want_f16[b]:
+        if coref_pairs[b]:  # (a pair cut off by truncation never asks for rows)
             n = item.n
-            results[b].attention_f16 = np.stack([a[b, :, :n, :n].cpu().numpy().astype(np.float16) for a in layers])
+
+            def rows_of(positions, b=b, n=n):
+                return rows[:, [where[(b, int(p))] for p in positions], :, :n].transpose(0, 2, 1, 3)  # [L, H, k, n]
+
+            results[b].coref = coref_weights(rows_of, item.word, coref_pairs[b])
+            results[b].coref_back = coref_back_weights(rows_of, item.word, coref_pairs[b])
+    if tensors.viewer:
+        quantised, rolled = to_host(tensors.attention_q), to_host(tensors.rollout_q)
+        for at, b in enumerate(tensors.viewer):
+            n = lengths[b]
+            results[b].attention_q = quantised[:, at, :, :n, :n].copy()
+            results[b].rollout_q = rolled[at, :, :n, :n].copy()
+    if tensors.asked:
+        q, k, errors = to_host(tensors.q), to_host(tensors.k), to_host(tensors.qk_error)
+        for at, b in enumerate(tensors.asked):
+            n = lengths[b]
+            results[b].qk = (np.ascontiguousarray(q[at, :, :, :n]), np.ascontiguousarray(k[at, :, :, :n]))
+            results[b].qk_error = float(errors[at])
+    if tensors.f16_rows:
+        halves = to_host(tensors.attention_f16)
+        for at, b in enumerate(tensors.f16_rows):
+            n = lengths[b]
+            results[b].attention_f16 = np.ascontiguousarray(halves[:, at, :, :n, :n])
     return results

@@ -34,10 +34,11 @@ class Extracted:
 CELLS_PER_TOKEN = 16  # attention cells (batch x longest^2) a batch may hold per token of max_tokens
 
 
-def plan_batches(lengths: Sequence[int], max_tokens: int = 8192, max_batch: int = 32) -> list[list[int]]:
+def plan_batches(lengths: Sequence[int], max_tokens: int = 8192, max_batch: int | None = None) -> list[list[int]]:
     """Group indices by similar length: sort by length, then cut before a batch would hold more than
-    ``max_batch`` examples, ``max_tokens`` padded tokens (batch x longest) or ``16 * max_tokens`` attention
-    cells per head (batch x longest^2).
+    ``max_batch`` examples (default ``max(32, max_tokens // 128)``: 32 up to the CPU's 4096, more for the
+    larger bounds a GPU takes), ``max_tokens`` padded tokens (batch x longest) or ``16 * max_tokens``
+    attention cells per head (batch x longest^2).
 
     Attention memory grows with the square of the length, so the cell bound gives long examples smaller
     batches: the largest batch, and with it peak memory, has one bound whatever the manifest holds.
@@ -46,6 +47,8 @@ def plan_batches(lengths: Sequence[int], max_tokens: int = 8192, max_batch: int 
     batch after batch as it would if lengths increased.
     """
     max_cells = CELLS_PER_TOKEN * max_tokens
+    if max_batch is None:
+        max_batch = max(32, max_tokens // 128)
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
     batches: list[list[int]] = []
     current: list[int] = []

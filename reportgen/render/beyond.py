@@ -22,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from reportgen.analysis.checkpoints import score_tracks
 from reportgen.analysis.model_diff import head_js_sums, shared_score_changes
 from reportgen.extract.predictions import STATUS_TEXT
 from reportgen.render.assets import RUN_SCRIPTS, script_srcs
 from reportgen.render.atlas import MAPS
 from reportgen.render.fs import write_text
+from reportgen.render.hrefs import viewer_href
 from reportgen.render.mkdocs_config import nav_title
 from reportgen.render.pages import front_matter
 from reportgen.render.payload import Base64, data_chunks, data_script
@@ -323,9 +325,6 @@ def render(context, collector: DiffCollector, runs_data: list, root: Path,
 def checkpoint_view(context, run, best: dict | None) -> dict:
     """The run page's "heads across checkpoints" part: checkpoint list with links, the heads that moved
     most per score, and the data object of ``run-heads.js`` (``data`` None when no checkpoint ran)."""
-    from reportgen.analysis.checkpoints import score_tracks
-    from reportgen.render.atlas import viewer_href
-
     rows, ran = [], []
     for step, slug in run.checkpoints:
         heads = context.heads_files.get(slug)
@@ -379,8 +378,6 @@ def _nested(array: np.ndarray) -> list:
 
 def checkpoint_script(obj: dict) -> str:
     """``heads-<run>.js``: a classic script pushing the object onto ``window.RG_RUN_HEADS`` (run-heads.js)."""
-    import json
-
     text = json.dumps(obj, ensure_ascii=True, sort_keys=True, allow_nan=False).replace("</", "<\\/")
     return f"(window.RG_RUN_HEADS = window.RG_RUN_HEADS || []).push({text});\n"
 

@@ -100,7 +100,8 @@ def test_analysis_makes_no_cpu_tensor_and_reads_nothing_back_on_a_gpu(causal):
     assert len(tensors) == 11
     assert {t.device.type for t in tensors} == {"meta"}
     assert out.viewer == [0, 2] and out.asked == [0, 1, 2] and out.f16_rows == [1, 2]
-    assert out.coref_index == [(0, 3), (0, 4), (2, 2)]  # pronoun words 3, 2 (token = word + 1) and 1
+    # token = word + 1: example 0's pronouns 3, 2 and candidates 0, 1, 4; example 2's pronoun 1, candidate 0
+    assert out.coref_index == [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (2, 1), (2, 2)]
 
 
 def test_the_guard_catches_a_cpu_tensor_and_a_read_back():
@@ -128,9 +129,11 @@ def test_host_results_match_the_per_example_reference_layout():
     for b, (item, result) in enumerate(zip(batch.items, results)):
         n = item.n
         own = np.stack([a[b, :, :n, :n].numpy() for a in batch.attentions])
-        for p, weights in zip(pairs[b], result.coref):
+        for p, weights, back in zip(pairs[b], result.coref, result.coref_back):
             expected = span_weights(own, np.array([p.pronoun.first + 1]), [np.array([c.first + 1]) for c in p.candidates])
-            np.testing.assert_allclose(weights, expected, rtol=1e-6)
+            np.testing.assert_allclose(weights[..., 0], expected, rtol=1e-6)  # one word per candidate
+            to_pronoun = np.stack([own[:, :, c.first + 1, p.pronoun.first + 1] for c in p.candidates], axis=-1)
+            np.testing.assert_allclose(back[..., 0], to_pronoun, rtol=1e-6)
         q = np.stack([t[b, :n].reshape(n, HEADS, D).transpose(0, 1).half().numpy() for t in batch.q])
         np.testing.assert_array_equal(result.qk[0], q)
         np.testing.assert_array_equal(result.attention_f16, own.astype(np.float16))

@@ -19,6 +19,7 @@ from reportgen.analysis.patterns import PATTERNS
 from reportgen.analysis.pieces import MANY_PIECES
 from reportgen.render import probe_view as probe_mod
 from reportgen.render.assets import TABLE_SCRIPTS, VIEWER_SCRIPTS, script_srcs
+from reportgen.render.coref_marks import pronoun_token
 from reportgen.render.payload import js_json
 from reportgen.render.pieces import pieces_view
 from reportgen.render.templates import environment
@@ -87,18 +88,22 @@ def _model_view(run, context: SiteContext) -> dict:
     examples = [e for e in run.examples if (run.spec.slug, e.slug) in context.records]
     return {"run": run, "spec": run.spec, "heads": heads, "examples": examples,
             "tables": pattern_tables(heads) if heads else [], "thresholds": THRESHOLDS,
-            "provenance": run.provenance, "probe": _probe(heads, run.spec.slug, context.shown),
+            "provenance": run.provenance, "probe": _probe(heads, run.spec.slug, context),
             "pieces": pieces_view(run, context.records) if heads else [],
             "verdict": (context.verdicts or {}).get(run.spec.slug)}
 
 
-def _probe(heads: dict | None, slug: str, shown: set) -> dict | None:
-    """The attention probe's section; its heat-map cells open the first shown example with a pair."""
+def _probe(heads: dict | None, slug: str, context: SiteContext) -> dict | None:
+    """The attention probe's section; its heat-map cells open the first shown example with a pair, its
+    first pronoun pinned."""
     if not heads or "probe" not in heads:
         return None
-    example = probe_mod.first_coref_example(heads, shown)
+    example = probe_mod.first_coref_example(heads, context.shown)
     grid = [[example] * heads["model"]["heads"] for _ in range(heads["model"]["layers"])]
-    return probe_mod.probe_view(heads, grid, slug)
+    record = context.records.get((slug, example))
+    spec = next((e for e in context.manifest.examples if e.slug == example), None)
+    pronouns = {example: [pronoun_token(record.word, pair) for pair in spec.coref]} if record and spec else None
+    return probe_mod.probe_view(heads, grid, slug, pronouns=pronouns)
 
 
 def js_attr(value) -> str:

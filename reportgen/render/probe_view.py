@@ -18,11 +18,12 @@ def _ci(ci) -> str:
     return f"{_pct(ci[0])} – {_pct(ci[1])}"
 
 
-def _weight_map(key: str, title: str, grid: list[list[float]], link_grid, model: str, prefix: str) -> dict:
+def _weight_map(key: str, title: str, grid: list[list[float]], link_grid, model: str, prefix: str,
+                pronouns: dict | None = None) -> dict:
     """A heat map of signed weights in the atlas ``heat`` macro's format. Cells show the weight relative to
     the map's largest |weight| (-1 .. +1; strongly regularised weights are tiny in absolute terms), the
     hover text the weight itself; negative weights take the second colour. Each cell opens an example at
-    that head."""
+    that head, its first pair's pronoun pinned (``pronouns``: example slug -> pronoun tokens)."""
     largest = max((abs(v) for row in grid for v in row), default=0.0) or 1.0
     rows = []
     for layer, row in enumerate(grid):
@@ -37,13 +38,14 @@ def _weight_map(key: str, title: str, grid: list[list[float]], link_grid, model:
             pos = min(1.0, abs(relative))
             cells.append({"layer": layer, "head": head, "text": f"{relative:+.2f}", "v": f"{pos:.3f}",
                           "hi": pos > 0.6, "nan": False, "neg": value < 0, "title": hover,
-                          "href": viewer_href(prefix, example, model, layer, head)})
+                          "href": viewer_href(prefix, example, model, layer, head,
+                                              ((pronouns or {}).get(example) or [None])[0])})
         rows.append(cells)
     return {"key": key, "title": title, "rows": rows, "heads": len(grid[0]) if grid else 0,
             "low": "-1", "high": "+1", "largest": f"{largest:.3g}"}
 
 
-def probe_view(heads: dict, link_grid, model: str, prefix: str = "../") -> dict | None:
+def probe_view(heads: dict, link_grid, model: str, prefix: str = "../", pronouns: dict | None = None) -> dict | None:
     """What the ``_probe.html.j2`` section shows, or None when the heads file has no probe.
 
     ``link_grid[layer][head]``: the example (slug) each heat-map cell opens in the viewer, or None.
@@ -77,9 +79,9 @@ def probe_view(heads: dict, link_grid, model: str, prefix: str = "../") -> dict 
         "lambdas": ", ".join(fmt(v, 3) for v in p["regularisation"]["chosen_per_fold"]),
         "ok": bool(p["beats_single_head"] and p["beats_baselines"]),
         "maps": [_weight_map("probe-forward", "Weights on pronoun → candidate attention", p["weights"], link_grid,
-                             model, prefix),
+                             model, prefix, pronouns),
                  _weight_map("probe-back", "Weights on candidate → pronoun attention", p["weights_back"], link_grid,
-                             model, prefix)],
+                             model, prefix, pronouns)],
     }
 
 

@@ -140,7 +140,7 @@ def test_atlas_opens_and_states_all_examples(open_page, large):
     assert f"scored on {COUNT} examples" in text
     assert f"{COUNT // 4} pairs from {COUNT // 4} examples" in text  # coreference, all pairs
     tables = page.evaluate(ATLAS_CELLS_JS)
-    assert len(tables) == 13  # eleven score maps and the attention probe's two weight maps (250 pairs)
+    assert len(tables) == 14  # twelve score maps and the attention probe's two weight maps (250 pairs)
     shown = {ex(i) for i in range(LIMIT)}
     for table in tables:
         assert len(table["cells"]) == 2 * 4, table["map"]
@@ -157,7 +157,7 @@ def test_atlas_opens_and_states_all_examples(open_page, large):
         "tr.cells[0].querySelector('a').getAttribute('href') : null])")}
     assert sorted(detail) == [ex(i) for i in range(0, COUNT, 4)]
     assert detail[BEYOND] is None and detail[ex(COUNT - 4)] is None
-    assert detail[SHOWN] == f"../examples/{SHOWN}.html"
+    assert detail[SHOWN].startswith(f"../examples/{SHOWN}.html#") and "&token=" in detail[SHOWN]  # pronoun pinned
 
 
 # ----- the example list: 10 pages of 100 ----------------------------------------------------------------
@@ -229,8 +229,8 @@ def test_example_beyond_the_limit_has_no_page_but_counts(open_page, large):
     page, _, _ = open_page(uri(large, f"models/{SLUG}.html"), wait_ready=False)
     page.wait_for_selector(".rg-page h1")
     assert f"scores pooled over {COUNT} examples" in page.inner_text(".rg-page")
-    item = page.locator(f".rg-page li:has-text('{BEYOND} (')")
-    assert item.count() == 1 and item.locator("a").count() == 0
+    listed = page.locator(".rg-inline-list")  # the model page's folded list of every example
+    assert BEYOND in listed.text_content() and listed.locator(f"a:has-text('{BEYOND}')").count() == 0
 
 
 # ----- bench/open_site.py's pages and "drawn" conditions hold on this site -------------------------------

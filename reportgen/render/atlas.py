@@ -21,7 +21,7 @@ from reportgen.analysis.verdicts import MIN_PAIRS
 from reportgen.render import probe_view as probe_mod
 from reportgen.render.assets import TABLE_SCRIPTS, script_srcs
 from reportgen.render.coref_marks import pronoun_token
-from reportgen.render.hrefs import exbert, viewer_href
+from reportgen.render.hrefs import exbert, head_href, viewer_href
 from reportgen.render.pages import front_matter, run_provenances
 from reportgen.render.pieces import pieces_table
 from reportgen.render.templates import environment
@@ -68,18 +68,6 @@ def atlas_page(slug: str) -> str:
 def head_name(layer: int, head: int) -> str:
     """0-based "layer-head" and exBERT's 1-based form."""
     return f"{layer}-{head}"
-
-
-HEADS_DIR = "heads"
-
-
-def head_page(slug: str, layer: int, head: int) -> str:
-    """Path (relative to site_src) of the page of one head."""
-    return f"{HEADS_DIR}/{slug}/{layer}-{head}.md"
-
-
-def head_href(prefix: str, slug: str, layer: int, head: int) -> str:
-    return prefix + quote(head_page(slug, layer, head)[:-3]) + ".html"
 
 
 def pronoun_tokens(context, stats, slug: str) -> dict[str, list[int | None]]:

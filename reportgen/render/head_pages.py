@@ -15,8 +15,8 @@ import numpy as np
 
 from reportgen.analysis.atlas import per_example_coref, rank_grid, top_examples
 from reportgen.analysis.patterns import PATTERNS
-from reportgen.render.atlas import (MAPS, _bar, _ci, _map_grids, _pronoun, exbert, head_page, pronoun_tokens,
-                                    verdict, viewer_href)
+from reportgen.render.atlas import MAPS, _bar, _ci, _map_grids, _pronoun, pronoun_tokens, verdict, viewer_href
+from reportgen.render.hrefs import exbert, head_page
 from reportgen.render.assets import TABLE_SCRIPTS, script_srcs
 from reportgen.render.pages import front_matter
 from reportgen.render.templates import environment

@@ -19,3 +19,16 @@ def viewer_href(prefix: str, example: str | None, model: str, layer: int, head: 
         return None
     return (f"{prefix}examples/{quote(example)}.html#model={quote(model)}&view=head"
             f"&layer={layer}&head={head}" + (f"&token={token}" if token is not None else ""))
+
+
+HEADS_DIR = "heads"
+
+
+def head_page(slug: str, layer: int, head: int) -> str:
+    """Path (relative to site_src) of the page of one head."""
+    return f"{HEADS_DIR}/{slug}/{layer}-{head}.md"
+
+
+def head_href(prefix: str, slug: str, layer: int, head: int) -> str:
+    """Link to the page of one head (``head_page``) from a page ``prefix`` below the site root."""
+    return prefix + quote(head_page(slug, layer, head)[:-3]) + ".html"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from reportgen.render.hrefs import exbert, viewer_href
+from reportgen.render.hrefs import exbert, head_href, viewer_href
 from reportgen.render.text import fmt
 
 
@@ -39,7 +39,8 @@ def _weight_map(key: str, title: str, grid: list[list[float]], link_grid, model:
             cells.append({"layer": layer, "head": head, "text": f"{relative:+.2f}", "v": f"{pos:.3f}",
                           "hi": pos > 0.6, "nan": False, "neg": value < 0, "title": hover,
                           "href": viewer_href(prefix, example, model, layer, head,
-                                              ((pronouns or {}).get(example) or [None])[0])})
+                                              ((pronouns or {}).get(example) or [None])[0]),
+                          "head_href": head_href(prefix, model, layer, head)})
         rows.append(cells)
     return {"key": key, "title": title, "rows": rows, "heads": len(grid[0]) if grid else 0,
             "low": "-1", "high": "+1", "largest": f"{largest:.3g}"}

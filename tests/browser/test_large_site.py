@@ -199,6 +199,41 @@ def test_example_list_is_paginated(open_page, large):
     assert rows[-1]["id"] == ex(LIMIT - 1) and rows[-1]["href"] == f"examples/{ex(LIMIT - 1)}.html"
 
 
+SHOWN_ROWS_JS = """() => Array.from(document.querySelectorAll('#examples-table tbody tr:not([hidden])')).map(tr => ({
+  number: +tr.cells[0].textContent, id: tr.cells[1].textContent.trim(), language: tr.cells[2].textContent,
+  pairs: +tr.cells[5].textContent,
+  href: tr.cells[1].querySelector('a') ? tr.cells[1].querySelector('a').getAttribute('href') : null}))"""
+
+
+def test_example_list_filters_act_on_every_page(open_page, large):
+    """The filters of page 3 find matches on all ten pages, 100 at a time; no filter restores page 3."""
+    page, _, _ = open_page(uri(large, "examples-3.html"), wait_ready=False)
+    page.wait_for_selector("#examples-table[data-rg-sortable]")
+    page.select_option("select[data-filter='language']", "de")
+    wanted = [(k + 1, e["id"]) for k, e in enumerate(large.manifest["examples"]) if e["language"] == "de"]
+    assert len(wanted) > PER_PAGE
+    seen, hrefs = [], {}
+    for _ in range(len(wanted) // PER_PAGE + 1):
+        rows = page.evaluate(SHOWN_ROWS_JS)
+        assert 0 < len(rows) <= PER_PAGE and {r["language"] for r in rows} == {"de"}
+        seen += [(r["number"], r["id"]) for r in rows]
+        hrefs.update((r["id"], r["href"]) for r in rows)
+        if page.is_enabled(".rg-filter-pager .rg-page-next"):
+            page.click(".rg-filter-pager .rg-page-next")
+    assert seen == wanted  # every German example of the whole list, in order, each once
+    assert page.inner_text(".rg-filter-count").startswith(f"{len(wanted)} of {COUNT} examples match")
+    assert all(href == (f"examples/{i}.html" if int(i[2:]) < LIMIT else None) for i, href in hrefs.items())
+    page.select_option("select[data-filter='language']", "")
+    page.select_option("select[data-filter='annotation']", "coref")
+    coref = [e["id"] for e in large.manifest["examples"] if e.get("coref")]
+    page.click("#examples-table thead th:nth-child(2) button.rg-sort")  # sorting sorts all the matches
+    page.click("#examples-table thead th:nth-child(2) button.rg-sort")
+    rows = page.evaluate(SHOWN_ROWS_JS)
+    assert [r["id"] for r in rows] == sorted(coref, reverse=True)[:PER_PAGE] and all(r["pairs"] >= 1 for r in rows)
+    page.select_option("select[data-filter='annotation']", "")
+    assert [r["id"] for r in page.evaluate(SHOWN_ROWS_JS)] == [ex(i) for i in range(2 * PER_PAGE, 3 * PER_PAGE)]
+
+
 # ----- example pages ------------------------------------------------------------------------------------
 
 def test_example_page_with_viewer_data_draws_the_head_view(open_page, large):

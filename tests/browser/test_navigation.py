@@ -9,6 +9,9 @@ import demo_site as demo_site_build
 
 MODEL = "all-minilm-l6-v2"
 DESKTOP = {"width": 1400, "height": 900}
+ROW_JS = "r => [r.cells[1].textContent.trim(), r.cells[2].textContent, +r.cells[5].textContent, r.cells[6].textContent]"
+ALL_ROWS_JS = f"() => Array.from(document.querySelectorAll('#examples-table tbody tr')).map({ROW_JS})"
+SHOWN_JS = f"() => Array.from(document.querySelectorAll('#examples-table tbody tr:not([hidden])')).map({ROW_JS})"
 COLUMN_JS = "(col) => Array.from(document.querySelectorAll('#examples-table tbody tr')).map(r => r.cells[col].textContent.trim())"
 
 
@@ -28,19 +31,27 @@ def test_example_list_sorts_and_filters(open_page, demo_site):
     pairs = page.evaluate(COLUMN_JS, 5)
     page.click("#examples-table thead th:nth-child(6) button.rg-sort")
     assert page.evaluate(COLUMN_JS, 5) == sorted(pairs, key=int)
-    languages = page.evaluate(COLUMN_JS, 2)
-    assert {"en", "de", "tr"} <= set(languages)
+    # the filters search every page of the list: the expected rows come from all list pages, unfiltered
+    every = []
+    for name in ["examples.html"] + sorted(p.name for p in demo_site.glob("examples-*.html")):
+        other, _, _ = open_page((demo_site / name).as_uri(), viewport=DESKTOP, wait_ready=False)
+        every += other.evaluate(ALL_ROWS_JS)
+    assert len({r[0] for r in every}) == len(every) > len(ids)
+    assert {"en", "de", "tr"} <= {r[1] for r in every}
     page.select_option("select[data-filter='language']", "de")
-    shown = page.evaluate("Array.from(document.querySelectorAll('#examples-table tbody tr:not([hidden])')).map(r => r.cells[2].textContent)")
-    assert shown and set(shown) == {"de"} and len(shown) == languages.count("de")
+    shown = page.evaluate(SHOWN_JS)
+    german = [r[0] for r in every if r[1] == "de"]
+    assert shown and {r[1] for r in shown} == {"de"} and [r[0] for r in shown] == german[:100]
+    assert page.inner_text(".rg-filter-count").startswith(f"{len(german)} of {len(every)} examples match")
     page.select_option("select[data-filter='language']", "")
     page.select_option("select[data-filter='annotation']", "coref")
-    counts = page.evaluate("Array.from(document.querySelectorAll('#examples-table tbody tr:not([hidden])')).map(r => +r.cells[5].textContent)")
-    assert counts and min(counts) >= 1 and len(counts) == sum(1 for p in pairs if int(p) >= 1)
+    counts = [r[2] for r in page.evaluate(SHOWN_JS)]
+    assert counts and min(counts) >= 1 and len(counts) == min(100, sum(1 for r in every if r[2] >= 1))
     page.select_option("select[data-filter='annotation']", "")
     page.select_option("select[data-filter='models']", "splade-tiny")
-    models = page.evaluate("Array.from(document.querySelectorAll('#examples-table tbody tr:not([hidden])')).map(r => r.cells[6].textContent)")
-    assert models and all("splade-tiny" in m for m in models) and len(models) < len(ids)
+    models = [r[3] for r in page.evaluate(SHOWN_JS)]
+    assert models and all("splade-tiny" in m for m in models)
+    assert len(models) == min(100, sum(1 for r in every if "splade-tiny" in r[3])) < len(every)
 
 
 def test_model_page_states_the_verdict_and_links_heads(open_page, demo_site):

@@ -34,3 +34,12 @@ test("unitRole: a merged word takes its strongest role", () => {
   assert.equal(coref.unitRole(roles, [3]), "candidate");
   assert.equal(coref.unitRole(roles, [0, 1]), "");
 });
+
+test("tokenMarks: marked tokens in order, only those inside the sequence", () => {
+  const roles = {14: "pronoun", 5: "antecedent", 1: "candidate", 40: "candidate"};
+  assert.deepEqual(coref.tokenMarks(roles, 20),
+    [{token: 1, role: "candidate"}, {token: 5, role: "antecedent"}, {token: 14, role: "pronoun"}]);
+  assert.deepEqual(coref.tokenMarks(roles, 10).map((m) => m.token), [1, 5]);
+  assert.deepEqual(coref.tokenMarks({}, 10), []);
+  assert.deepEqual(coref.tokenMarks(undefined, 10), []);
+});

@@ -32,3 +32,12 @@ test("rowMatches: every chosen filter must be among the row's values; '' keeps a
   assert.equal(tables.rowMatches(row, {language: "", models: "", annotation: ""}), true);
   assert.equal(tables.rowMatches({}, {annotation: "coref"}), false);
 });
+
+test("pageSpan: the rows of one page, the page clamped, at least one page", () => {
+  assert.deepEqual(tables.pageSpan(250, 0, 100), {page: 0, pages: 3, start: 0, end: 100});
+  assert.deepEqual(tables.pageSpan(250, 2, 100), {page: 2, pages: 3, start: 200, end: 250});
+  assert.deepEqual(tables.pageSpan(250, 7, 100), {page: 2, pages: 3, start: 200, end: 250});
+  assert.deepEqual(tables.pageSpan(250, -1, 100), {page: 0, pages: 3, start: 0, end: 100});
+  assert.deepEqual(tables.pageSpan(0, 0, 100), {page: 0, pages: 1, start: 0, end: 0});
+  assert.deepEqual(tables.pageSpan(100, 1, 100), {page: 0, pages: 1, start: 0, end: 100});
+});

@@ -64,7 +64,26 @@
     return best;
   }
 
-  parts.coref = {pairFor: pairFor, roleOfTokens: roleOfTokens, unitRole: unitRole, ROLES: ROLES, COLOURS: COLOURS};
+  /**
+   * The marked tokens of a sequence of n tokens, in token order: [{token, role}] for every token of
+   * `roles` ({token: role}) inside 0..n-1 (a pair cut off by truncation marks only what is left).
+   */
+  function tokenMarks(roles, n) {
+    var out = [];
+    Object.keys(roles || {}).forEach(function (key) {
+      var t = Number(key);
+      if (t >= 0 && t < n && t === Math.floor(t)) {
+        out.push({token: t, role: roles[key]});
+      }
+    });
+    out.sort(function (a, b) {
+      return a.token - b.token;
+    });
+    return out;
+  }
+
+  parts.coref = {pairFor: pairFor, roleOfTokens: roleOfTokens, unitRole: unitRole, tokenMarks: tokenMarks,
+    ROLES: ROLES, COLOURS: COLOURS};
   if (typeof module !== 'undefined' && module.exports) {
     module.exports = parts.coref;
     return; // node: the pure helpers only
@@ -83,6 +102,27 @@
   Viewer.prototype.corefRoles = function () {
     var found = this.corefPair();
     return found ? roleOfTokens(found.pair) : {};
+  };
+
+  /** [{token, role}] of the pair shown now, for views that draw tokens on a canvas (model, neuron). */
+  Viewer.prototype.corefMarks = function () {
+    return this.meta ? tokenMarks(this.corefRoles(), this.meta.n) : [];
+  };
+
+  /**
+   * Draw the marks on a canvas: for each marked token, a bar in its role's colour at the rectangle
+   * box(token) returns ({x, y, w, h}, or null to skip); pronoun bars are drawn last, on top.
+   */
+  parts.coref.drawMarks = function (ctx, marks, box) {
+    ROLES.slice().reverse().forEach(function (role) {
+      ctx.fillStyle = COLOURS[role];
+      marks.forEach(function (mark) {
+        var r = mark.role === role ? box(mark.token) : null;
+        if (r) {
+          ctx.fillRect(r.x, r.y, r.w, r.h);
+        }
+      });
+    });
   };
 
   /** Mark the token elements of the head view (data-coref-role). */

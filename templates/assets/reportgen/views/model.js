@@ -15,10 +15,12 @@
   function build() {
     this.grid = el('div', {class: 'rgv-model-grid'});
     this.modelFilters = el('p', {class: 'rgv-hint rgv-model-filters', 'aria-live': 'polite'});
+    this.modelCoref = el('p', {class: 'rgv-hint rgv-model-coref rgv-hidden'});
     return el('div', {class: 'rgv-pane rgv-model-pane'}, [
       el('p', {class: 'rgv-hint', text: 'Every head of every layer. Click a thumbnail to open it in the head view. ' +
         'Numbers are 0-based (L0 H0 is exBERT\u2019s <1,1>).'}),
       this.modelFilters,
+      this.modelCoref,
       this.grid
     ]);
   }
@@ -111,6 +113,7 @@
     var filters = this.filterText ? this.filterText() : [];
     this.modelFilters.textContent = filters.length ? 'Thumbnails show: ' + filters.join('; ') + '.' : '';
     this.modelFilters.classList.toggle('rgv-hidden', !filters.length);
+    this.markModelCoref();
     var next = 0;
     function step() {
       if (generation !== self.generation) {
@@ -146,6 +149,18 @@
       });
     }
     step();
+  };
+
+  /** The coreference note above the grid and the marked tokens on the grid (data-coref-marks). */
+  Viewer.prototype.markModelCoref = function () {
+    var marks = this.corefMarks ? this.corefMarks() : [];
+    this.modelCoref.classList.toggle('rgv-hidden', !marks.length);
+    this.modelCoref.textContent = marks.length ? 'Coloured ticks beside the tokens (lines: both ends; heat maps: ' +
+      'left for rows, top for columns) mark the pronoun, the antecedent and the other candidates, as in the ' +
+      'coreference legend above.' : '';
+    this.grid.setAttribute('data-coref-marks', marks.map(function (m) {
+      return m.token + ':' + m.role;
+    }).join(' '));
   };
 
   Viewer.prototype.makeThumb = function (layer, head, size) {
@@ -207,6 +222,12 @@
       off.getContext('2d').putImageData(image, 0, 0);
       ctx.imageSmoothingEnabled = pixels < canvas.width ? false : true;
       ctx.drawImage(off, 1, 1, size - 2, size - 2);
+      var cellPx = (size - 2) / n, tick = Math.max(2, cellPx);
+      this.drawCorefTicks(ctx, function (t) { // rows on the left edge, columns on the top edge
+        return {x: 0, y: 1 + t * cellPx, w: 2, h: tick};
+      }, function (t) {
+        return {x: 1 + t * cellPx, y: 0, w: tick, h: 2};
+      });
     } else {
       var step = (size - 4) / n, x0 = size * 0.18, x1 = size * 0.82, span = x1 - x0;
       var links = selectLinks(function (visit) {
@@ -225,6 +246,21 @@
       drawLinks(ctx, links, x0, x1, function (i) {
         return 2 + (i + 0.5) * step;
       }, 0);
+      var tall = Math.max(2, step);
+      this.drawCorefTicks(ctx, function (t) { // the token's end on both sides
+        return {x: x0 - 7, y: 2 + (t + 0.5) * step - tall / 2, w: 5, h: tall};
+      }, function (t) {
+        return {x: x1 + 2, y: 2 + (t + 0.5) * step - tall / 2, w: 5, h: tall};
+      });
+    }
+  };
+
+  /** Coreference ticks of one thumbnail: two rectangles per marked token (coref.js's colours). */
+  Viewer.prototype.drawCorefTicks = function (ctx, first, second) {
+    var marks = this.corefMarks ? this.corefMarks() : [];
+    if (marks.length) {
+      parts.coref.drawMarks(ctx, marks, first);
+      parts.coref.drawMarks(ctx, marks, second);
     }
   };
 

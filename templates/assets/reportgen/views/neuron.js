@@ -24,9 +24,11 @@
     this.neuronCanvas.addEventListener('mouseleave', function () {
       self.neuronReadout.textContent = '\u00a0';
     });
+    // the coreference marks of the token rows, laid over the canvas: elements with data-coref-role
+    this.neuronMarks = el('div', {class: 'rgv-neuron-marks', 'aria-label': 'coreference marks of the token rows'});
     return el('div', {class: 'rgv-pane rgv-neuron-pane'}, [
       this.neuronSummary, this.neuronLegend, this.neuronReadout,
-      el('div', {class: 'rgv-scroll'}, [this.neuronCanvas])
+      el('div', {class: 'rgv-scroll rgv-neuron-scroll'}, [this.neuronCanvas, this.neuronMarks])
     ]);
   }
 
@@ -35,6 +37,7 @@
     var query = s.token >= 0 ? s.token : this.defaultQuery(), n = meta.n;
     this.neuronResult = null;
     this.neuronReadout.textContent = '\u00a0';
+    this.neuronMarks.textContent = '';
     if (!qk || h >= qk.heads) {
       this.neuronSummary.textContent = 'Neuron data (query and key vectors) is not stored for layer ' + s.layer +
         (qk ? ', head ' + h : '') + ' of this model. ' + (Object.keys(meta.qk_files || {}).length
@@ -182,10 +185,43 @@
       ctx.fillStyle = theme.mutedSolid;
       ctx.fillText(fixed(stored[k], 3), xT + storedWidth, mid);
     });
+    this.markNeuronCoref(query, keys, labelWidth, qRow, keysTop, rowHeight, ctx);
     this.neuronGeometry = {
       cell: cell, d: d, xK: xK, xP: xP, xS: xS, xM: xM, xT: xT, width: width, qRow: qRow,
       keysTop: keysTop, rowHeight: rowHeight, strip: strip, q: q, qk: qk, products: products
     };
+  };
+
+  /**
+   * Coreference marks of the query row and the key rows: a bar in the role's colour just right of the
+   * token label, drawn on the canvas (exports keep it) and as an element with data-coref-role on top.
+   */
+  Viewer.prototype.markNeuronCoref = function (query, keys, labelWidth, qRow, keysTop, rowHeight, ctx) {
+    var marks = this.corefMarks ? this.corefMarks() : [], role = {}, rows = [], overlay = this.neuronMarks;
+    marks.forEach(function (m) {
+      role[m.token] = m.role;
+    });
+    if (role[query]) {
+      rows.push({token: query, y: qRow, query: true});
+    }
+    keys.forEach(function (key, k) {
+      if (role[key]) {
+        rows.push({token: key, y: keysTop + k * rowHeight, query: false});
+      }
+    });
+    rows.forEach(function (row) {
+      var box = {x: labelWidth + 2, y: row.y + 1, w: 4, h: rowHeight - 2};
+      parts.coref.drawMarks(ctx, [{token: row.token, role: role[row.token]}], function () {
+        return box;
+      });
+      var mark = el('span', {class: 'rgv-neuron-mark', 'data-coref-role': role[row.token], 'data-token': row.token,
+        'data-row': row.query ? 'query' : 'key', title: role[row.token] + ': \u201c' +
+          tokenText(this.meta.tokens[row.token]) + '\u201d'});
+      mark.style.left = box.x + 'px';
+      mark.style.top = box.y + 'px';
+      mark.style.height = box.h + 'px';
+      overlay.appendChild(mark);
+    }, this);
   };
 
   /** Legend of the strips: the theme's own negative and positive colours, each strip's own scale. */

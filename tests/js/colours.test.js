@@ -75,3 +75,13 @@ test("number and token text", () => {
   assert.equal(dom.slugPart("all-MiniLM/L6 v2 (bf16)"), "all-MiniLM_L6_v2_bf16_");
   assert.equal(dom.clamp(5, 0, 3), 3);
 });
+
+test("topShareCut: the smallest of the strongest weights that reach the share", () => {
+  // row 0.5, 0.3, 0.15, 0.05: 50% is reached by 0.5 alone, 80% by 0.5 + 0.3, 100% needs all four
+  const row = () => [0.15, 0.5, 0.05, 0.3];
+  assert.equal(links.topShareCut(row(), 1, 50), 0.5);
+  assert.equal(links.topShareCut(row(), 1, 80), 0.3);
+  assert.equal(links.topShareCut(row(), 1, 81), 0.15);
+  assert.equal(links.topShareCut(row(), 1, 100), 0.05);
+  assert.equal(links.topShareCut([], 0, 50), Infinity); // nothing to show
+});

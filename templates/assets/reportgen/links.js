@@ -23,6 +23,26 @@
   }
 
   /**
+   * The top-X% cut of one attention row: the smallest weight among the strongest ones whose sum first
+   * reaches `top` percent of the row's total `sum` (`values`: the row's positive weights, any order;
+   * sorted in place). A weight at or above the cut is shown; Infinity for an empty row.
+   */
+  function topShareCut(values, sum, top) {
+    values.sort(function (a, b) {
+      return b - a;
+    });
+    var goal = sum * top / 100 - 1e-9, total = 0, cut = Infinity;
+    for (var k = 0; k < values.length; k++) {
+      total += values[k];
+      cut = values[k];
+      if (total >= goal) {
+        break;
+      }
+    }
+    return cut;
+  }
+
+  /**
    * Pick the links to draw: strongest first, until the summed line length reaches `budget` pixels
    * (software canvas rasterisation costs about one unit of time per pixel of line, so this bounds
    * the time of a redraw at any length). forEach(visit) calls visit(colour, i, j, w) per candidate.
@@ -80,7 +100,7 @@
 
   parts.links = {
     MIN_WEIGHT: MIN_WEIGHT, HEAD_PIXEL_BUDGET: HEAD_PIXEL_BUDGET, THUMB_PIXEL_BUDGET: THUMB_PIXEL_BUDGET,
-    weightLevel: weightLevel, selectLinks: selectLinks, drawLinks: drawLinks
+    weightLevel: weightLevel, topShareCut: topShareCut, selectLinks: selectLinks, drawLinks: drawLinks
   };
   if (typeof module !== 'undefined' && module.exports) {
     module.exports = parts.links;

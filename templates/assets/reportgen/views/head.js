@@ -11,7 +11,7 @@
   var el = dom.el, headColour = dom.headColour, tokenText = dom.tokenText, fixed = dom.fixed;
   var sizeCanvas = dom.sizeCanvas;
   var MIN_WEIGHT = parts.links.MIN_WEIGHT, HEAD_PIXEL_BUDGET = parts.links.HEAD_PIXEL_BUDGET;
-  var selectLinks = parts.links.selectLinks, drawLinks = parts.links.drawLinks;
+  var selectLinks = parts.links.selectLinks, drawLinks = parts.links.drawLinks, topShareCut = parts.links.topShareCut;
 
   /** Build the head view's pane: token columns with a line canvas between them, and a side panel of numbers. */
   function build() {
@@ -72,18 +72,7 @@
           sum += w;
         }
       }
-      values.sort(function (a, b) {
-        return b - a;
-      });
-      var goal = sum * top / 100 - 1e-9, total = 0, cut = Infinity;
-      for (var k = 0; k < values.length; k++) {
-        total += values[k];
-        cut = values[k];
-        if (total >= goal) {
-          break;
-        }
-      }
-      cuts[i] = cut;
+      cuts[i] = topShareCut(values, sum, top);
     }
     this.cache.cuts[key] = cuts;
     return cuts;

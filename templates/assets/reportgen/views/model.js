@@ -8,7 +8,7 @@
   var parts = window.ReportGenViewer.parts;
   var core = parts.core, dom = parts.dom, Viewer = parts.viewer.Viewer;
   var el = dom.el, clamp = dom.clamp, sizeCanvas = dom.sizeCanvas, mix = dom.mix;
-  var selectLinks = parts.links.selectLinks, drawLinks = parts.links.drawLinks;
+  var selectLinks = parts.links.selectLinks, drawLinks = parts.links.drawLinks, topShareCut = parts.links.topShareCut;
   var THUMB_PIXEL_BUDGET = parts.links.THUMB_PIXEL_BUDGET;
 
   /** Build the model view's pane: a grid of thumbnails. */
@@ -61,18 +61,7 @@
           sum += v;
         }
       }
-      values.sort(function (a, b) {
-        return b - a;
-      });
-      var goal = sum * top / 100 - 1e-9, total = 0, cut = Infinity;
-      for (var k = 0; k < values.length; k++) {
-        total += values[k];
-        cut = values[k];
-        if (total >= goal) {
-          break;
-        }
-      }
-      cuts[i] = cut;
+      cuts[i] = topShareCut(values, sum, top);
     }
     return cuts;
   }

@@ -78,7 +78,7 @@ def bare_forward(manifest, max_tokens: int) -> tuple[float, int]:
 
 # Where reportgen's time goes: (label, module, attribute) of the steps timed inside run_model.
 STEPS = (
-    ("tokenising", "reportgen.pipeline", "_encode_all"),
+    ("tokenising", "reportgen.pipeline", "encode_all"),
     ("guard (row sums)", "reportgen.extract.attention", "row_sum_errors"),
     ("batched analysis", "reportgen.analysis.batched", "analyse_batch"),
     ("record to bytes", "reportgen.store.record", "Record.to_chunks"),

@@ -98,11 +98,11 @@ def bare_forward(manifest, max_tokens: int | None, device: str, dtype: str) -> f
     from reportgen.extract.attention import plan_batches
     from reportgen.models.load import load_model
     from reportgen.models.memory import default_max_tokens
-    from reportgen.pipeline import _encode_all
+    from reportgen.extract.tokens import encode_all
 
     spec = manifest.models[0]
     loaded = load_model(spec.id, device=device, dtype=dtype)
-    encoded = _encode_all(loaded.tokenizer, spec, manifest.examples, manifest.settings.max_length)
+    encoded = encode_all(loaded.tokenizer, spec.id, manifest.examples, manifest.settings.max_length)
     if max_tokens is None:
         max_tokens = default_max_tokens(device, loaded.layers, loaded.heads)  # what reportgen picks
     batches = plan_batches([e.n for e in encoded], max_tokens=max_tokens)

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 from reportgen import __version__
-from reportgen.errors import ReportgenError, RunError, UserError, one_line
+from reportgen.errors import ReportgenError, RunError, UserError, first_line, one_line
 
 
 def demo_manifest() -> Path:
@@ -176,7 +176,7 @@ def cmd_build(args) -> int:
         try:
             site_dir, built = mkdocs_build(options.config_path, epoch, force=args.force)
         except MkDocsException as exc:
-            raise RunError(f"mkdocs build of {options.config_path} failed: {_first_line(exc)}") from exc
+            raise RunError(f"mkdocs build of {options.config_path} failed: {first_line(exc)}") from exc
         print(f"reportgen: site written to {site_dir}" if built else
               f"reportgen: {site_dir} is up to date (same site_src/ and mkdocs.yml as its last build)")
     return 1 if failed else 0
@@ -252,11 +252,6 @@ def cmd_cache(args) -> int:
     removed = cache.prune(args.older_than, max_bytes)
     print(f"{cache.root}: removed {removed.entries} entries ({removed.bytes / 1e6:.1f} MB)")
     return 0
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class Terminated(KeyboardInterrupt):

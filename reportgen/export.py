@@ -18,7 +18,8 @@ from reportgen.analysis.labels import strongest_label
 from reportgen.analysis.patterns import PatternSums, finalize
 from reportgen.errors import UserError
 from reportgen.manifest import load_manifest
-from reportgen.pipeline import BuildOptions, examples_for, run_model
+from reportgen.pipeline import BuildOptions, run_model
+from reportgen.plan import examples_for
 from reportgen.render import beyond
 from reportgen.render.payload import data_chunks, layer_object, meta_object, qk_object
 from reportgen.render.standalone import fragment, page

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy
 
 from reportgen.errors import ReportgenError
+from reportgen.plan import diff_members, examples_for, record_key
 from reportgen.render.templates import templates_dir
 from reportgen.store.fileio import atomic_write
 
@@ -90,7 +91,6 @@ class BuildStamp:
     def for_build(cls, manifest, options, previous=None) -> "BuildStamp | None":
         """The stamp this build would write; None when it cannot be known cheaply (a model that does not resolve)."""
         from reportgen.models.load import peek_revision  # deferred: looked up at call time, so tests can substitute it
-        from reportgen.pipeline import diff_members, examples_for, record_key  # deferred: pipeline imports this module
 
         base_dir = Path(manifest.path).parent if manifest.path else None
         keys = []

@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import time
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,19 +21,19 @@ from tqdm import tqdm
 from reportgen.analysis.changes import load_previous
 from reportgen.analysis.per_example import analyse_example, coref_back_weights
 from reportgen.analysis.rollout import rollout
-from reportgen.errors import RunError, UserError
+from reportgen.errors import RunError, UserError, first_line
 from reportgen.extract.attention import iter_batches, plan_batches
+from reportgen.plan import (diff_members, examples_for, in_shard, model_dtype, planned_max_tokens, record_key,
+                            shard_examples, shown_slugs)
 from reportgen.extract.predictions import MAX_TOKENS, masked_lm_for, predict_words
 from reportgen.extract.qk import QKCapture
-from reportgen.extract.tokens import encode_example, encode_examples
+from reportgen.extract.tokens import encode_all
 from reportgen.incremental import BuildStamp
-from reportgen.models.load import load_tokenizer
 from reportgen.models.threads import set_threads
-from reportgen.models.memory import CPU_MAX_TOKENS, default_max_tokens
 from reportgen.render.site import SiteWriter
-from reportgen.store.cache import MAGIC as ENTRY_MAGIC, Cache, TeeCache, cache_key
-from reportgen.store.quantize import SCHEME, quantize
-from reportgen.store.record import RECORD_VERSION, Record
+from reportgen.store.cache import Cache, TeeCache
+from reportgen.store.quantize import quantize
+from reportgen.store.record import Record
 
 
 @dataclass
@@ -85,86 +84,6 @@ def run_date() -> str:
     return moment.strftime("%Y-%m-%d")
 
 
-def examples_for(spec, examples) -> list:
-    """The examples a model runs: all, or those in the model's ``languages`` (and, for a training run's
-    checkpoints, among the run's ``examples``)."""
-    chosen = getattr(spec, "examples", None)
-    if chosen is not None:
-        examples = [e for e in examples if e.id in chosen]
-    if not spec.languages:
-        return list(examples)
-    return [e for e in examples if e.language in spec.languages]
-
-
-def shard_examples(manifest, spec, examples: list, shard: tuple[int, int], max_tokens: int, base_dir) -> list:
-    """The examples shard k of n computes: whole length batches, the very batches a full build runs.
-
-    Batches are planned over all of the model's examples (this needs only the tokenizer) and each batch
-    goes to shard ``crc32(model, first example) % n``. A record's bits then do not depend on the
-    sharding: the same examples share its forward pass and its batched analysis.
-    """
-
-    tokenizer = load_tokenizer(spec.id, spec.revision, base_dir)
-    lengths = [enc.n for enc in _encode_all(tokenizer, spec, examples, manifest.settings.max_length)]
-    chosen = set()
-    for batch in plan_batches(lengths, max_tokens=max_tokens):
-        if in_shard(spec.id, examples[batch[0]].id, shard):
-            chosen.update(batch)
-    return [e for i, e in enumerate(examples) if i in chosen]
-
-
-def _encode_all(tokenizer, spec, examples: list, max_length: int) -> list:
-    """Every example tokenised: in one backend call when the tokenizer allows it, else (and to name the
-    example that fails) one at a time."""
-
-    try:
-        encoded = encode_examples(tokenizer, examples, max_length)
-    except Exception:  # noqa: BLE001 - any failure is redone one example at a time, which names the culprit
-        encoded = None
-    if encoded is None:
-        encoded = [_encode(tokenizer, spec, example, index, max_length) for index, example in enumerate(examples)]
-    return encoded
-
-
-def _encode(tokenizer, spec, example, index: int, max_length: int):
-    try:
-        return encode_example(tokenizer, example, index, max_length)
-    except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
-        raise RunError(f"model {spec.id}, example {example.id!r}: tokenisation failed "
-                       f"({type(exc).__name__}: {_first_line(exc)})") from exc
-
-
-def in_shard(model_id: str, example_id: str, shard: tuple[int, int] | None) -> bool:
-    """Deterministic assignment of (model, example) work to shard k of n (crc32 of the pair)."""
-    if shard is None:
-        return True
-    k, n = shard
-    return zlib.crc32(f"{model_id}\0{example_id}".encode("utf-8")) % n == k - 1
-
-
-def record_key(revision: str, spec, example, settings, dtype: str, diff: bool = False) -> str:
-    """Cache key of one record: everything that changes its content.
-
-    ``diff``: the model is in a model diff (its records carry a float16 copy of the attention). The
-    model's own ``dtype:`` (when the manifest sets one) replaces the build's ``dtype``; predictions are
-    computed for examples with ``show`` (not for those beyond ``display_limit``: that setting only
-    changes pages). Whether a record carries viewer data is not part of the key: a record without it
-    is recomputed when its example gets viewer pages (see ``shown_slugs``).
-    """
-    return cache_key({
-        "record": RECORD_VERSION, "entry": ENTRY_MAGIC.decode(), "quant": SCHEME, "model": spec.id, "revision": revision,
-        "dtype": getattr(spec, "dtype", None) or dtype,
-        "max_length": settings.max_length, "neuron": settings.neuron,
-        "a": example.a, "b": example.b,
-        "coref": [[p.pronoun.first, p.pronoun.last, p.antecedent_index,
-                   [[c.first, c.last] for c in p.candidates]] for p in example.coref],
-        "rollout": 1,
-        "predictions": bool(getattr(settings, "predictions", True) and getattr(example, "show", True)),
-        "diff_f16": bool(diff),
-        "coref_back": 1,  # records carry each candidate word's attention to the pronoun (attention probe)
-    })
-
-
 def qk_softmax_error(q: np.ndarray, k: np.ndarray, attention: np.ndarray, causal: bool) -> float:
     """Largest |softmax(q . k / sqrt(d)) - attention| when q, k are the stored float16 vectors.
 
@@ -180,16 +99,6 @@ def qk_softmax_error(q: np.ndarray, k: np.ndarray, attention: np.ndarray, causal
         scores = scores.masked_fill(~torch.ones((n, n), dtype=torch.bool).tril(), float("-inf"))
     probs = torch.softmax(scores, dim=-1).numpy()
     return float(np.max(np.abs(probs - attention)))
-
-
-def shown_slugs(manifest) -> set[str]:
-    """Examples that get viewer pages: those with ``show`` (default true), the first ``display_limit``.
-
-    Only these carry the heavy per-example data (quantised attention, rollout, q/k); every example
-    counts in the scores.
-    """
-    shown = [e.slug for e in manifest.examples if getattr(e, "show", True)]
-    return set(shown[: manifest.settings.display_limit])
 
 
 def make_record(model_slug: str, example, encoded, attention: np.ndarray, causal: bool,
@@ -301,17 +210,6 @@ def run_model(manifest, spec, options: BuildOptions, cache: Cache, sink, only: s
     return run
 
 
-def planned_max_tokens(options: BuildOptions, loaded=None) -> int:
-    """The batch bound of a model's run: ``--max-tokens``, else ``models.memory.default_max_tokens`` for the
-    device. Shards always plan with the CPU default unless told: every shard, on whatever machine, must
-    cut the same batches (a record's bits depend on its batch-mates)."""
-    if options.max_tokens is not None:
-        return options.max_tokens
-    if options.shard is not None or options.merge_only or loaded is None:
-        return CPU_MAX_TOKENS
-    return default_max_tokens(options.device, loaded.layers, loaded.heads)
-
-
 def _summarise_provenance(run: ModelRun) -> None:
     """The model's provenance: that of its newest record (first in manifest order on a tie).
 
@@ -370,7 +268,7 @@ def _compute(manifest, spec, run: ModelRun, missing, keys, options, cache, sink,
     settings = manifest.settings
     examples = run.planned or run.examples  # a shard plans over all examples: the batches of a full build
     todo = {e.slug for e in missing}
-    encoded = _encode_all(loaded.tokenizer, spec, examples, settings.max_length)
+    encoded = encode_all(loaded.tokenizer, spec.id, examples, settings.max_length)
     for example, enc in zip(examples, encoded):
         if enc.truncated and example.slug in todo:
             check_truncation(manifest, spec, example, enc.full_length)  # before any forward pass or write
@@ -492,16 +390,6 @@ def record_from_result(model_slug: str, example, encoded, result, extras: dict) 
     )
 
 
-def model_dtype(spec, options) -> str:
-    """The dtype a model runs in: its own ``dtype:`` from the manifest, else the build's ``--dtype``."""
-    return getattr(spec, "dtype", None) or options.dtype
-
-
-def diff_members(manifest) -> set[str]:
-    """Slugs of the models named by the manifest's ``diffs:``."""
-    return {slug for d in getattr(manifest, "diffs", ()) for slug in (d.base, d.other)}
-
-
 class Predictor:
     """Masked-token predictions of one model run (reportgen.extract.predictions): loads the masked-LM head
     only when a record to compute needs it, and gives each record its ``pred_*`` extras."""
@@ -526,17 +414,12 @@ class Predictor:
             out = predict_words(self.mlm.model, self.loaded.tokenizer, encoded, self.device)
         except (RuntimeError, ValueError, IndexError) as exc:
             raise RunError(f"model {self.loaded.ref}, example {example.id!r}: masked-token predictions failed "
-                           f"({type(exc).__name__}: {_first_line(exc)})") from exc
+                           f"({type(exc).__name__}: {first_line(exc)})") from exc
         out["pred_status"] = np.array("ok")
         return out
 
     def close(self) -> None:
         self.mlm = None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def spec_slug(spec) -> str:

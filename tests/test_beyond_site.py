@@ -107,7 +107,7 @@ def test_run_pages(site):
 def test_predictions_setting_changes_the_record_key():
     from types import SimpleNamespace
 
-    from reportgen.pipeline import record_key
+    from reportgen.plan import record_key
 
     spec = SimpleNamespace(id="m")
     example = SimpleNamespace(a="x", b=None, coref=(), show=True)

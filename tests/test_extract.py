@@ -404,7 +404,7 @@ def test_encode_examples_in_one_call_equals_one_at_a_time(tiny, family, max_leng
 
 
 def test_a_failing_batch_encoding_is_redone_one_at_a_time_and_names_the_example():
-    from reportgen.pipeline import _encode_all
+    from reportgen.extract.tokens import encode_all as encode_every
 
     def encode(text, pair=None, add_special_tokens=True):
         raise ValueError(f"cannot encode {text!r}") if "broken" in text else AssertionError("not reached")
@@ -417,7 +417,7 @@ def test_a_failing_batch_encoding_is_redone_one_at_a_time_and_names_the_example(
     manifest = parse_manifest("models:\n  - id: m\nexamples:\n  - {id: fine, language: en, a: broken text}\n")
     spec = types.SimpleNamespace(id="m")
     with pytest.raises(RunError, match=r"model m, example 'fine': tokenisation failed \(ValueError: cannot encode"):
-        _encode_all(tokenizer, spec, manifest.examples, 128)
+        encode_every(tokenizer, spec.id, manifest.examples, 128)
 
 
 def test_a_backend_that_cannot_switch_truncation_off_is_not_used():

@@ -18,7 +18,8 @@ import pytest
 from reportgen.cli import main
 from reportgen.errors import RunError
 from reportgen.manifest import load_manifest
-from reportgen.pipeline import BuildOptions, build, in_shard, record_key
+from reportgen.pipeline import BuildOptions, build
+from reportgen.plan import in_shard, record_key
 from reportgen.store.cache import ENV_VAR, Cache, default_cache_dir, read_pack_index
 
 EPOCH = 1700006400  # 2023-11-15 00:00:00 UTC

@@ -179,7 +179,7 @@ def _trainer_folder(root, steps=(5, 10)):
 
 def test_manifest_run_on_a_trainer_folder_adds_every_checkpoint_as_a_model_and_a_diff(tmp_path):
     from reportgen.manifest import parse_manifest
-    from reportgen.pipeline import examples_for
+    from reportgen.plan import examples_for
 
     _trainer_folder(tmp_path, (10, 5, 20))
     text = ("models:\n  - {id: ./out/checkpoint-5, name: mine}\n"

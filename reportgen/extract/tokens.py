@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from reportgen.errors import RunError, first_line
+
 SUBWORD_MARKERS = ("##", "\u0120", "\u2581")  # BERT "##", GPT-2/RoBERTa "Ġ", SentencePiece "▁"
 
 
@@ -155,3 +157,22 @@ def encode_examples(tokenizer, examples, max_length: int) -> list[Encoded] | Non
     encodings = backend.encode_batch(inputs, add_special_tokens=True)
     return [encode_example(tokenizer, example, index, max_length, whole=_from_backend(tokenizer, enc))
             for index, (example, enc) in enumerate(zip(examples, encodings))]
+
+
+def encode_all(tokenizer, model_id: str, examples, max_length: int) -> list[Encoded]:
+    """Every example tokenised: in one backend call when the tokenizer allows it, else (and to name the
+    example that fails) one at a time. Raises RunError naming the model and the example."""
+
+    try:
+        encoded = encode_examples(tokenizer, examples, max_length)
+    except Exception:  # noqa: BLE001 - any failure is redone one example at a time, which names the culprit
+        encoded = None
+    if encoded is None:
+        encoded = []
+        for index, example in enumerate(examples):
+            try:
+                encoded.append(encode_example(tokenizer, example, index, max_length))
+            except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
+                raise RunError(f"model {model_id}, example {example.id!r}: tokenisation failed "
+                               f"({type(exc).__name__}: {first_line(exc)})") from exc
+    return encoded

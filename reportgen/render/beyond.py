@@ -25,6 +25,7 @@ import numpy as np
 from reportgen.analysis.checkpoints import score_tracks
 from reportgen.analysis.model_diff import head_js_sums, shared_score_changes
 from reportgen.extract.predictions import STATUS_TEXT
+from reportgen.plan import examples_for
 from reportgen.render.assets import RUN_SCRIPTS, script_srcs
 from reportgen.render.atlas import MAPS
 from reportgen.render.fs import write_text
@@ -119,8 +120,6 @@ class DiffCollector:
     """Accumulates per-head Jensen-Shannon sums for every ``diffs:`` pair while records stream in."""
 
     def __init__(self, manifest):
-        from reportgen.pipeline import examples_for  # deferred: pipeline imports this module (planning helpers still live in pipeline)
-
         specs = {s.slug: s for s in manifest.models}
         self.pairs = [(d.base, d.other) for d in getattr(manifest, "diffs", ())]
         self.common: dict[tuple[str, str], set[str]] = {}

@@ -15,6 +15,7 @@ import numpy as np
 from reportgen.analysis.patterns import PatternSums, reachable_rows
 from reportgen.analysis.spans import aggregate_span
 from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
+from reportgen.plan import shown_slugs
 from reportgen.render import atlas, beyond, head_pages, pages
 from reportgen.render.changes_page import write_changes
 from reportgen.render.coref_marks import pair_marks
@@ -48,8 +49,6 @@ class SiteWriter:
         self.changes = None  # then: the change report (dict, see analysis.changes)
 
     def _shown_examples(self) -> set[str]:
-        from reportgen.pipeline import shown_slugs  # deferred: pipeline imports this module (planning helpers still live in pipeline)
-
         return shown_slugs(self.manifest)
 
     def data_dir(self, model_slug: str, example_slug: str) -> Path:

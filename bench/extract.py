@@ -83,6 +83,7 @@ STEPS = (
     ("batched analysis", "reportgen.analysis.batched", "analyse_batch"),
     ("record to bytes", "reportgen.store.record", "Record.to_chunks"),
     ("cache writes", "reportgen.store.cache", "Cache.put_many"),
+    ("statistics kept", "reportgen.analysis.collect", "RecordCollector.add"),
     ("viewer data files", "reportgen.render.site", "SiteWriter.sink"),
 )
 
@@ -121,7 +122,8 @@ def reportgen_run(manifest, max_tokens: int, folder: Path, spent: dict | None = 
 
     ``spent`` (a dict) also gets the seconds of the forward pass and of each of STEPS.
     """
-    from reportgen.pipeline import BuildOptions, run_model
+    from reportgen.analysis.collect import RecordCollector
+    from reportgen.pipeline import BuildOptions, record_sink, run_model
     from reportgen.render.site import SiteWriter
     from reportgen.store.cache import Cache
 
@@ -153,7 +155,8 @@ def reportgen_run(manifest, max_tokens: int, folder: Path, spent: dict | None = 
     load_module.load_model = timed_load
     try:
         with timed_steps(spent):
-            run_model(manifest, manifest.models[0], options, Cache(options.cache_dir), writer.sink)
+            run_model(manifest, manifest.models[0], options, Cache(options.cache_dir),
+                      record_sink(writer, RecordCollector(manifest)))
         timing["end"] = time.perf_counter()
     finally:
         load_module.load_model = original

@@ -134,7 +134,8 @@ def reportgen_run(manifest, max_tokens: int | None, device: str, dtype: str, fol
     """Seconds of ``run_model`` after the model is loaded; ``spent`` gets the seconds of each step (with
     overlap, storing runs on a worker thread: its steps then overlap the forward passes)."""
     from reportgen.models import load as load_module
-    from reportgen.pipeline import BuildOptions, run_model
+    from reportgen.analysis.collect import RecordCollector
+    from reportgen.pipeline import BuildOptions, record_sink, run_model
     from reportgen.render.site import SiteWriter
     from reportgen.store.cache import Cache
 
@@ -165,7 +166,8 @@ def reportgen_run(manifest, max_tokens: int | None, device: str, dtype: str, fol
     load_module.load_model = timed_load
     try:
         with timed_steps(spent):
-            run_model(manifest, manifest.models[0], options, Cache(options.cache_dir), writer.sink)
+            run_model(manifest, manifest.models[0], options, Cache(options.cache_dir),
+                      record_sink(writer, RecordCollector(manifest)))
         synchronize(device)
         timing["end"] = time.perf_counter()
     finally:

@@ -19,8 +19,10 @@ import numpy as np
 from tqdm import tqdm
 
 from reportgen.analysis.changes import load_previous
+from reportgen.analysis.collect import RecordCollector
 from reportgen.analysis.per_example import analyse_example, coref_back_weights
 from reportgen.analysis.rollout import rollout
+from reportgen.analysis.stage import analyse_site
 from reportgen.errors import RunError, UserError, first_line
 from reportgen.extract.attention import iter_batches, plan_batches
 from reportgen.plan import (diff_members, examples_for, in_shard, model_dtype, planned_max_tokens, record_key,
@@ -447,12 +449,11 @@ def build(manifest, options: BuildOptions) -> dict:
         if stamp is not None:
             stamp.forget()
     writer = SiteWriter(manifest, options.out, options.config_path) if render else None
-    if writer is not None and previous is not None:
-        writer.previous, writer.compare_threshold = previous, options.compare_threshold
+    collected = RecordCollector(manifest) if render else None
+    sink = record_sink(writer, collected)
     runs: list[ModelRun] = []
     try:
         for spec in manifest.models:
-            sink = writer.sink if writer is not None else (lambda run, example, record: _drop_heavy(record))
             try:
                 runs.append(run_model(manifest, spec, options, cache, sink))
             except RunError as exc:
@@ -461,21 +462,40 @@ def build(manifest, options: BuildOptions) -> dict:
                 print(f"error: {exc}", file=sys.stderr)
                 failed = ModelRun(spec, examples_for(spec, manifest.examples), error=str(exc))
                 runs.append(failed)
-        written = writer.finish(runs) if writer is not None else 0
+        analysis = None
+        if writer is not None:
+            analysis = analyse_site(manifest, runs, collected, writer.shown, writer.training_runs, previous,
+                                    options.compare_threshold)
+        written = writer.finish(runs, analysis) if writer is not None else 0
     except BaseException:
         if writer is not None:
             writer.abort()
         raise
+    finally:
+        if collected is not None:
+            collected.close()
     if stamp is not None and not any(r.error is not None for r in runs) and cache.corrupt == 0:
         stamp.write()
     return {
         "models": len(runs), "failed": sum(r.error is not None for r in runs),
         "examples": len(manifest.examples), "records": sum(len(r.records) for r in runs),
         "forward_examples": sum(r.forward_examples for r in runs), "computed": sum(r.computed for r in runs),
-        "changes": getattr(writer, "changes", None),
+        "changes": analysis.changes if analysis is not None else None,
         "cache_hits": cache.hits, "cache_corrupt": cache.corrupt,
         "seconds": time.time() - started, "bytes": written, "runs": runs,
     }
+
+
+def record_sink(writer: SiteWriter | None, collected: RecordCollector | None):
+    """The build's ``sink`` for ``run_model``: the analysis keeps each record's statistics, then the site
+    writes its viewer data; a shard (no ``writer``) keeps nothing heavy."""
+
+    def sink(run, example, record):
+        if writer is None:
+            return _drop_heavy(record)
+        return writer.sink(run, example, collected.add(run.spec.slug, example, record))
+
+    return sink
 
 
 def _unchanged(stamp, started: float, options: BuildOptions, previous) -> dict:

@@ -4,6 +4,8 @@ documents that are not in the repository."""
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import re
 from pathlib import Path
 
@@ -121,3 +123,33 @@ def test_no_citation_of_documents_outside_the_repository():
     for name in ("README.md", "DEVELOPERS.md"):
         found += [f"{name}: {line}" for line in (ROOT / name).read_text(encoding="utf-8").splitlines() if pattern.search(line)]
     assert found == []
+
+
+def analysis_functions_used(paths) -> list[str]:
+    """Functions and modules of ``reportgen.analysis`` that the files import (types and constants pass)."""
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("reportgen.analysis"):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    value = getattr(module, alias.name)
+                    if inspect.ismodule(value) or (callable(value) and not inspect.isclass(value)):
+                        found.append(f"{Path(path).name}: {node.module}.{alias.name}")
+            elif isinstance(node, ast.Import) and any(a.name.startswith("reportgen.analysis") for a in node.names):
+                found.append(f"{Path(path).name}: import {', '.join(a.name for a in node.names)}")
+    return found
+
+
+def test_render_calls_no_analysis_function():
+    """Pages only format the build's analysis: render may name analysis types and constants, never call
+    an analysis function (that would compute on the way to a page)."""
+    assert analysis_functions_used(sorted((PACKAGE / "render").rglob("*.py"))) == []
+
+
+def test_the_render_check_catches_functions_and_modules(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from reportgen.analysis.compare import pooled\nfrom reportgen.analysis import claims\n"
+                   "from reportgen.analysis.stage import SiteAnalysis, SCORE_KEYS\n", encoding="utf-8")
+    assert analysis_functions_used([bad]) == ["bad.py: reportgen.analysis.compare.pooled",
+                                              "bad.py: reportgen.analysis.claims"]

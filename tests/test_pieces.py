@@ -5,6 +5,8 @@ import numpy as np
 
 from reportgen.analysis.pieces import MANY_PIECES, by_language, example_pieces
 from reportgen.manifest import parse_manifest
+from reportgen.analysis.collect import pieces_sample
+from reportgen.analysis.stage import pieces_by_language
 from reportgen.render.pieces import pieces_table
 from reportgen.render.templates import environment
 
@@ -41,13 +43,19 @@ def test_compare_page_warns_about_a_language_cut_into_many_pieces():
                                     tokens=["[CLS]", "the", "cat", ".", "[SEP]"]),
     }
     run = SimpleNamespace(spec=SimpleNamespace(name="MiniLM", slug="m"), examples=[tr, en], error=None, records={"t": 1})
-    table = pieces_table(SimpleNamespace(runs=[run], records=records))
+
+    def table_of(records):  # the analysis keeps each record's sample; the page formats the per-language totals
+        samples = {example: pieces_sample(tr if example == "t" else en, r) for (_, example), r in records.items()}
+        model = SimpleNamespace(pieces=pieces_by_language([tr, en], samples))
+        return pieces_table(SimpleNamespace(runs=[run], analysis=SimpleNamespace(models={"m": model})))
+
+    table = table_of(records)
     assert table["languages"] == ["tr", "en"]
     assert table["models"][0]["by_language"]["tr"]["per_word"] == "2.00"  # 8 pieces / 4 words: not above 2
     assert table["warnings"] == []
     records[("m", "t")].word = np.array([-1, 0, 0, 1, 1, 1, 1, 1, 2, -1])  # now 3 words: 8 / 3
     records[("m", "t")].special = np.array([1] + [0] * 8 + [1], bool)
-    table = pieces_table(SimpleNamespace(runs=[run], records=records))
+    table = table_of(records)
     (warning,) = table["warnings"]
     assert (warning["model"], warning["language"], warning["per_word"]) == ("MiniLM", "tr", "2.67")
     assert warning["word"] == "çok" and warning["word_pieces"] == ["co", "##k", "u", "##z", "##gun"]

@@ -153,7 +153,3 @@ def spread(values: np.ndarray) -> np.ndarray:
         if col.size >= 2:
             out[j] = float(col.max() - col.min())
     return out
-
-
-def fmt_rho(value: float) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{value:+.2f}"

@@ -1,8 +1,7 @@
 """Head atlas pages (``atlas/<model>.md``) and the cross-model / cross-language page (``compare.md``).
 
-View models are plain dicts built here from the heads files (and, for cell links and translation
-comparisons, the per-example statistics); the templates ``atlas.html.j2`` and ``compare.html.j2`` only lay
-them out. All numbers come from ``reportgen.analysis`` (claims, compare, atlas); nothing is recomputed.
+View models are plain dicts built here from the build's analysis (``analysis.stage.SiteAnalysis``); the
+templates ``atlas.html.j2`` and ``compare.html.j2`` only lay them out. Nothing here computes a score.
 """
 from __future__ import annotations
 
@@ -12,11 +11,9 @@ from urllib.parse import quote
 
 import numpy as np
 
-from reportgen.analysis import claims as claims_mod
-from reportgen.analysis import compare
-from reportgen.analysis.atlas import link_examples, per_example_coref
-from reportgen.analysis.coref import coref_scores
+from reportgen.analysis.claims import TOP_K
 from reportgen.analysis.patterns import PATTERNS
+from reportgen.analysis.stage import LABEL_ORDER, SCORE_KEYS, ModelAnalysis
 from reportgen.analysis.verdicts import MIN_PAIRS
 from reportgen.render import probe_view as probe_mod
 from reportgen.render.assets import TABLE_SCRIPTS, script_srcs
@@ -25,15 +22,13 @@ from reportgen.render.hrefs import exbert, head_href, viewer_href
 from reportgen.render.pages import front_matter, run_provenances
 from reportgen.render.pieces import pieces_table
 from reportgen.render.templates import environment
-from reportgen.render.text import fmt
+from reportgen.render.text import fmt, fmt_rho
 
 ATLAS_DIR = "atlas"
 COMPARE_PAGE = "compare.md"
 TOP = 10
 TOP_LANG = 5
 TOP_DETAIL = 5
-TOP_SIDE = 5
-GROUP_HEADS = 5
 
 #: every heat map of the atlas: key -> (title, what the number is)
 MAPS: dict[str, tuple[str, str]] = {
@@ -56,7 +51,6 @@ LABEL_TITLES = {
     "cls": "[CLS] heads", "sep": "[SEP] heads", "punct": "Punctuation heads", "self": "Self heads",
     "coreference": "Coreference heads",
 }
-LABEL_ORDER = ("previous", "next", "broad", "cls", "sep", "punct", "self", "coreference")
 LABEL_MAP = {"previous": "prev", "next": "next", "broad": "entropy_norm", "cls": "cls", "sep": "sep", "punct": "punct",
              "self": "self", "coreference": "coref_accuracy"}
 
@@ -86,31 +80,6 @@ def pronoun_tokens(context, stats, slug: str) -> dict[str, list[int | None]]:
 def _pronoun(pronouns: dict | None, example: str | None, k: int = 0) -> int | None:
     found = (pronouns or {}).get(example) or []
     return found[k] if k < len(found) else None
-
-
-def _array(grid) -> np.ndarray:
-    return np.array([[np.nan if v is None else float(v) for v in row] for row in grid], dtype=np.float64)
-
-
-def _map_grids(heads: dict) -> dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]:
-    """key -> (score, low, high) for every heat map the heads file supports."""
-    out = {}
-    for name in PATTERNS:
-        interval = heads.get("intervals", {}).get(name)
-        out[name] = (_array(heads["patterns"][name]),
-                     _array(interval["low"]) if interval else None, _array(interval["high"]) if interval else None)
-    coref = heads.get("coreference")
-    if coref:
-        shape = _array(coref["accuracy"]).shape
-        for key, field in (("coref_accuracy", "accuracy"), ("coref_mass", "mass")):
-            low, high = np.full(shape, np.nan), np.full(shape, np.nan)
-            for r in coref["ranking"]:
-                ci = r.get(f"{field}_ci")
-                if ci:
-                    low[r["layer"], r["head"]] = np.nan if ci[0] is None else ci[0]
-                    high[r["layer"], r["head"]] = np.nan if ci[1] is None else ci[1]
-            out[key] = (_array(coref[field]), low, high)
-    return out
 
 
 def _scale(key: str, score: np.ndarray) -> tuple[float, float]:
@@ -176,17 +145,18 @@ def heatmap(key: str, heads: dict, grids, links: dict, model: str, prefix: str =
             "support": support, "heads": score.shape[1], "unit": "nats" if key == "entropy" else ""}
 
 
-def ranking_tables(heads: dict, links: dict, model: str, prefix: str = "../",
+def ranking_tables(model_analysis: ModelAnalysis, model: str, prefix: str = "../",
                    pronouns: dict | None = None) -> list[dict]:
     """Per label, the top heads with score, interval, bar and the data behind them."""
+    heads, links = model_analysis.heads, model_analysis.links
     tables = []
     for label in LABEL_ORDER:
-        ls = claims_mod.label_scores(heads, label)
-        if ls is None:
+        if label not in model_analysis.labels:
             continue
+        ls, ranking = model_analysis.labels[label]
         link_grid = links.get(LABEL_MAP[label])
         rows = []
-        for r in claims_mod.ranked(ls, top=TOP):
+        for r in ranking[:TOP]:
             example = link_grid[r["layer"]][r["head"]] if link_grid else None
             rows.append(dict(r, name=head_name(r["layer"], r["head"]), exbert=exbert(r["layer"], r["head"]),
                              score_text=fmt(r["score"]), ci_text=_ci(r["low"], r["high"]), p_text=fmt_p(r["p"]),
@@ -361,79 +331,39 @@ def claims_view(results) -> list[dict]:
     return rows
 
 
-def _tokens(context, slug: str) -> dict[str, int]:
-    return {ex: rec.n for (model, ex), rec in context.records.items() if model == slug}
-
-
-def model_links(context, stats, slug: str, heads: dict) -> dict:
-    return link_examples(stats, context.shown, _tokens(context, slug), heads["model"]["layers"], heads["model"]["heads"])
-
-
-def atlas_view(context, run, heads: dict, stats, results) -> dict:
+def atlas_view(context, run, model: ModelAnalysis, results) -> dict:
     slug = run.spec.slug
-    links = model_links(context, stats, slug, heads)
-    pronouns = pronoun_tokens(context, stats, slug)
-    grids = _map_grids(heads)
+    heads, links, grids = model.heads, model.links, model.grids
+    pronouns = pronoun_tokens(context, model.stats, slug)
     maps = [heatmap(key, heads, grids, links, slug, pronouns=pronouns) for key in MAPS if key in grids]
     return {"spec": run.spec, "run": run, "heads": heads, "maps": maps,
-            "rankings": ranking_tables(heads, links, slug, pronouns=pronouns),
+            "rankings": ranking_tables(model, slug, pronouns=pronouns),
             "coref": coreference_view(heads, links, slug, context.shown, pronouns=pronouns),
             "claims": claims_view([r for r in results if r.model == slug]),
             "probe": probe_mod.probe_view(heads, links.get("coref_accuracy"), slug, pronouns=pronouns,
                                           head_link=lambda l, h: head_href("../", slug, l, h)),
-            "provenance": run.provenance, "k": claims_mod.TOP_K}
+            "provenance": run.provenance, "k": TOP_K}
 
 
 # ---------------------------------------------------------------- compare page
 
 
-def _scores_for_compare(heads: dict) -> dict[str, np.ndarray]:
-    return {key: grid[0] for key, grid in _map_grids(heads).items()}
-
-
-def _common_scores(stats_a, stats_b) -> tuple[dict, dict, int]:
-    """Scores of two models over the examples both ran (token-weighted; coreference over their pairs)."""
-
-    ia, ib = compare.common_indices([s.example.slug for s in stats_a], [s.example.slug for s in stats_b])
-    out = []
-    for stats, idx in ((stats_a, ia), (stats_b, ib)):
-        chosen = [stats[i] for i in idx]
-        scores = compare.pooled(np.stack([s.sums.num for s in chosen]), np.stack([s.sums.count for s in chosen]))
-        grids = {name: scores[p] for p, name in enumerate(PATTERNS)}
-        weights = [w for s in chosen for w in s.coref if w.size]
-        ants = [pair.antecedent_index for s in chosen for pair, w in zip(s.example.coref, s.coref) if w.size]
-        if weights:
-            result = coref_scores(weights, ants)
-            grids["coref_accuracy"], grids["coref_mass"] = result.accuracy, result.mass
-        out.append(grids)
-    return out[0], out[1], len(ia)
-
-
-def models_view(context, stats_by_model: dict | None = None) -> dict:
-    """Models of the same shape: Spearman per score and top heads side by side, on the examples both ran
-    (from the per-example statistics when available, else the heads files' pooled scores)."""
-    stats_by_model = stats_by_model or {}
+def models_view(context) -> dict:
+    """Models of the same shape: Spearman per score and top heads side by side, on the examples both ran."""
     runs = [r for r in context.runs if r.spec.slug in context.heads_files]
     shapes = {r.spec.slug: (r.layers, r.heads) for r in runs}
     names = {r.spec.slug: r.spec.name for r in runs}
     pairs = []
-    for a, b in compare.same_shape_pairs(shapes):
-        common = None
-        if stats_by_model.get(a) and stats_by_model.get(b):
-            sa, sb, common = _common_scores(stats_by_model[a], stats_by_model[b])
-            if common == 0:
-                continue
-        else:
-            sa, sb = _scores_for_compare(context.heads_files[a]), _scores_for_compare(context.heads_files[b])
-        rho = compare.pattern_correlations({k: sa[k] for k in MAPS if k in sa}, sb)
+    for pair in context.analysis.pairs:
+        a, b = pair.a, pair.b
         side = []
-        for key in rho:
+        for key, entries in pair.side.items():
             rows = []
-            for k, (x, y) in enumerate(compare.side_by_side(sa[key], sb[key], TOP_SIDE)):
+            for k, (x, y) in enumerate(entries):
                 rows.append({"rank": k + 1, "a": _head_cell(x), "b": _head_cell(y)})
             side.append({"key": key, "title": MAPS[key][0], "rows": rows})
-        pairs.append({"a": names[a], "b": names[b], "a_slug": a, "b_slug": b, "common": common,
-                      "rho": [{"key": k, "title": MAPS[k][0], "value": compare.fmt_rho(v)} for k, v in rho.items()],
+        pairs.append({"a": names[a], "b": names[b], "a_slug": a, "b_slug": b, "common": pair.common,
+                      "rho": [{"key": k, "title": MAPS[k][0], "value": fmt_rho(v)} for k, v in pair.rho.items()],
                       "side": side})
     return {"models": [{"name": names[s], "slug": s, "layers": shapes[s][0], "heads": shapes[s][1]} for s in shapes],
             "pairs": pairs}
@@ -446,51 +376,31 @@ def _head_cell(entry) -> dict | None:
     return {"name": head_name(l, h), "exbert": exbert(l, h), "value": fmt(v)}
 
 
-def languages_view(context, stats_by_model: dict) -> list[dict]:
+def languages_view(context) -> list[dict]:
     """Per model: translation groups, per-language pooled scores and correlations, per-head values."""
 
     out = []
-    for run in context.runs:
-        slug = run.spec.slug
-        heads = context.heads_files.get(slug)
-        stats = stats_by_model.get(slug) or []
-        if heads is None or not stats:
-            continue
-        examples = [s.example for s in stats]
-        sets = compare.translation_sets([e.group for e in examples], [e.language for e in examples])
-        view = {"name": run.spec.name, "slug": slug, "groups": [], "correlations": [], "tables": [],
+    names = {run.spec.slug: run.spec.name for run in context.runs}
+    for lang in context.analysis.languages:
+        slug, examples, sets = lang.slug, lang.examples, lang.sets
+        heads = context.heads_files[slug]
+        view = {"name": names[slug], "slug": slug, "groups": [], "correlations": [], "tables": [],
                 "coref_languages": _coref_languages(heads)}
         if not sets:
             out.append(view)
             continue
-        num = np.stack([s.sums.num for s in stats])
-        count = np.stack([s.sums.count for s in stats])
-        pooled = compare.pooled_by_language(num, count, sets)
-        languages = list(pooled)
-        view["languages"] = languages
-        view["correlations"] = [{"a": r["a"], "b": r["b"],
-                                 "rho": [compare.fmt_rho(r["rho"][name]) for name in PATTERNS]}
-                                for r in compare.language_correlations(pooled, list(PATTERNS))]
+        view["languages"] = lang.languages
+        view["correlations"] = [{"a": r["a"], "b": r["b"], "rho": [fmt_rho(r["rho"][name]) for name in PATTERNS]}
+                                for r in lang.correlations]
         view["patterns"] = [MAPS[name][0] for name in PATTERNS]
         for group, langs in sets.items():
             view["groups"].append({"name": group, "languages": [
-                {"language": lang, "examples": [examples[i].id for i in idx]} for lang, idx in langs.items()]})
-        ratio = compare.per_example_ratio(num, count)
-        acc, _mass = per_example_coref([s.coref for s in stats],
-                                       [[p.antecedent_index for p in s.example.coref] for s in stats],
-                                       heads["model"]["layers"], heads["model"]["heads"])
-        grids = _map_grids(heads)
-        per_example = {name: ratio[:, p] for p, name in enumerate(PATTERNS)}
-        if "coref_accuracy" in grids:
-            per_example["coref_accuracy"] = acc
-        for key in ("prev", "next", "coref_accuracy"):
-            if key not in per_example:
-                continue
-            top = [(l, h) for l, h, _ in compare.top_heads(grids[key][0], GROUP_HEADS)]
+                {"language": language, "examples": [examples[i].id for i in idx]} for language, idx in langs.items()]})
+        grids = context.analysis.models[slug].grids
+        for table in lang.tables:
+            key, top = table.key, table.top
             rows = []
-            for group, langs in sets.items():
-                members = [i for idx in langs.values() for i in idx]
-                values = compare.head_values(per_example[key], members, top)
+            for group, members, values, spread in table.groups:
                 for i, row in zip(members, values):
                     rows.append({"group": group, "language": examples[i].language, "example": examples[i].id,
                                  "href": f"examples/{quote(examples[i].slug)}.html" if examples[i].slug in context.shown else None,
@@ -499,7 +409,6 @@ def languages_view(context, stats_by_model: dict) -> list[dict]:
                                             "href": viewer_href("", examples[i].slug if examples[i].slug in context.shown else None,
                                                                 slug, l, h)}
                                            for v, (l, h) in zip(row, top)]})
-                spread = compare.spread(values)
                 rows.append({"group": group, "language": "spread", "example": "largest − smallest", "href": None,
                              "spread": True, "cells": [{"text": fmt(v, 2), "v": "0", "hi": False, "nan": True, "href": None}
                                                        for v in spread]})
@@ -538,20 +447,20 @@ def _coref_languages(heads: dict) -> dict | None:
                            "baselines": c["by_language"][lang].get("baselines")} for lang in langs], "rows": rows}
 
 
-def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
+def render(context) -> Iterator[tuple[str, str]]:
     """Yield (path relative to site_src, text) for every atlas page and the compare page."""
 
     env = environment()
-    results = claims_mod.check_claims(context.manifest.expect, context.heads_files)
+    results = context.analysis.claims
     for run in context.runs:
-        heads = context.heads_files.get(run.spec.slug)
-        if heads is None:
+        model = context.analysis.models.get(run.spec.slug)
+        if model is None:
             continue
-        view = atlas_view(context, run, heads, stats_by_model.get(run.spec.slug, []), results)
+        view = atlas_view(context, run, model, results)
         yield atlas_page(run.spec.slug), front_matter(f"Head atlas: {run.spec.name}", wide=True) + env.get_template(
             "atlas.html.j2").render(atlas=view, fmt=fmt,
                                     table_scripts=script_srcs(TABLE_SCRIPTS, "../"))
     yield COMPARE_PAGE, front_matter("Compare models and languages", wide=True) + env.get_template("compare.html.j2").render(
-        models=models_view(context, stats_by_model), languages=languages_view(context, stats_by_model),
-        claims=claims_view(results), k=claims_mod.TOP_K, fmt=fmt, provenances=run_provenances(context),
+        models=models_view(context), languages=languages_view(context),
+        claims=claims_view(results), k=TOP_K, fmt=fmt, provenances=run_provenances(context),
         pieces=pieces_table(context))

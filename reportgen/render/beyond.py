@@ -4,10 +4,8 @@
   predictions), loaded on demand by the viewer's Rollout and Predictions views; ``meta.js`` says
   which exist (``rollout_file``, ``predictions``).
 - ``diff-<base>-<other>.md``: per-head change of every pattern score and the mean Jensen-Shannon
-  distance between the two models' attention rows (``reportgen.analysis.model_diff``). The distance is
-  computed while records stream in: records of models in a diff carry a float16 copy of the attention;
-  the first model's copy waits in a temporary folder until the other model's record of the same example
-  arrives, then both are compared and the file is deleted (memory stays flat).
+  distance between the two models' attention rows (``analysis.stage.DiffAnalysis``; the distance is summed
+  while records stream in, see ``analysis.collect``).
 - ``runs/<id>.md`` + ``data/runs/run-<id>.js``: training curves drawn by the viewer bundle.
 """
 from __future__ import annotations
@@ -15,17 +13,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from reportgen.analysis.checkpoints import score_tracks
-from reportgen.analysis.model_diff import head_js_sums, shared_score_changes
+from reportgen.analysis.stage import CheckpointAnalysis
 from reportgen.extract.predictions import STATUS_TEXT
-from reportgen.plan import examples_for
 from reportgen.render.assets import RUN_SCRIPTS, script_srcs
 from reportgen.render.atlas import MAPS
 from reportgen.render.fs import write_text
@@ -35,12 +29,10 @@ from reportgen.render.pages import front_matter
 from reportgen.render.payload import Base64, data_chunks, data_script
 from reportgen.render.templates import environment
 from reportgen.render.text import fmt as _fmt
-from reportgen.store.quantize import dequantize
 
 ROLLOUT_FILE = "R.js"
 PREDICTIONS_FILE = "P.js"
 RUNS_DIR = "runs"
-CHART_HEADS = 5  # heads drawn in colour on a run page's checkpoint charts (the others grey)
 BEYOND_CSS = "assets/reportgen/beyond.css"
 ROLLOUT_FORMULA = ("Â_l = rownorm(0.5 · mean_h A_l + 0.5 · I);  R_0 = Â_0,  R_l = Â_l · R_(l-1)  "
                    "(Abnar & Zuidema 2020)")
@@ -116,81 +108,6 @@ def meta_fields(record) -> dict:
 # ---------------------------------------------------------------- model diffs
 
 
-class DiffCollector:
-    """Accumulates per-head Jensen-Shannon sums for every ``diffs:`` pair while records stream in."""
-
-    def __init__(self, manifest):
-        specs = {s.slug: s for s in manifest.models}
-        self.pairs = [(d.base, d.other) for d in getattr(manifest, "diffs", ())]
-        self.common: dict[tuple[str, str], set[str]] = {}
-        for base, other in self.pairs:
-            a = {e.slug for e in examples_for(specs[base], manifest.examples)}
-            b = {e.slug for e in examples_for(specs[other], manifest.examples)}
-            self.common[(base, other)] = a & b
-        self.order = {e.slug: i for i, e in enumerate(manifest.examples)}
-        # per pair: example -> (per-head sums, rows); summed in manifest order at the end, so the page does not
-        # depend on the order records arrive in (cached ones first): a resumed build stays byte-identical
-        self.acc = {pair: {"per_example": {}, "mismatch": [], "precision": set()} for pair in self.pairs}
-        self.tmp: Path | None = None
-        self.waiting: dict[tuple[str, str], tuple[Path, list[str], np.ndarray, str]] = {}
-        self.seen: set[tuple[str, str]] = set()
-
-    def add(self, model: str, example: str, record) -> None:
-        pairs = [p for p in self.pairs if model in p and example in self.common[p]]
-        if not pairs:
-            return
-        attention, precision = _diff_attention(record)
-        store = False
-        for pair in pairs:
-            partner = pair[1] if model == pair[0] else pair[0]
-            if (partner, example) not in self.seen:
-                store = True
-                continue
-            path, tokens, special, partner_precision = self.waiting[(partner, example)]
-            acc = self.acc[pair]
-            if tokens != list(record.tokens):
-                acc["mismatch"].append(example)
-                continue
-            other_attention = np.load(path)
-
-            base_att, other_att = (other_attention, attention) if model == pair[1] else (attention, other_attention)
-            acc["per_example"][example] = head_js_sums(base_att.astype(np.float64), other_att.astype(np.float64),
-                                                       special, bool(record.causal))
-            acc["precision"] |= {precision, partner_precision}
-        self.seen.add((model, example))
-        if store:
-            if self.tmp is None:
-                self.tmp = Path(tempfile.mkdtemp(prefix="reportgen-diff-"))
-            path = self.tmp / f"{len(self.waiting)}.npy"
-            np.save(path, attention)
-            self.waiting[(model, example)] = (path, list(record.tokens), np.asarray(record.special, dtype=bool),
-                                              precision)
-
-    def totals(self, pair: tuple[str, str]) -> tuple[np.ndarray | None, int, int]:
-        """(per-head sum of JS distances, rows, examples) of one pair, summed in manifest order."""
-        items = sorted(self.acc[pair]["per_example"].items(), key=lambda kv: self.order[kv[0]])
-        if not items:
-            return None, 0, 0
-        total = np.zeros_like(items[0][1][0])
-        for _, (sums, _count) in items:
-            total = total + sums
-        return total, sum(count for _, (_, count) in items), len(items)
-
-    def close(self) -> None:
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
-        self.waiting.clear()
-
-
-def _diff_attention(record) -> tuple[np.ndarray, str]:
-    f16 = record.extras.get("attention_f16")
-    if f16 is not None:
-        return np.asarray(f16, dtype=np.float16), "float16"
-
-    return dequantize(record.attention_q).astype(np.float16), "uint8"
-
-
 def _heat(key: str, grid: np.ndarray, signed: bool, what: str, digits: int = 3) -> dict:
     finite = grid[np.isfinite(grid)]
     high = float(np.max(np.abs(finite))) if finite.size else 0.0
@@ -217,16 +134,16 @@ def diff_slug(base: str, other: str) -> str:
     return f"{base}-{other}"
 
 
-def diff_views(context, collector: DiffCollector, stats: dict | None = None) -> list[dict]:
+def diff_views(context) -> list[dict]:
     """One view per ``diffs:`` entry (for ``diff.html.j2``).
 
-    Score changes compare the two models on the examples both ran (``stats``: model slug -> per-example
-    statistics); a model's own pooled scores over other examples would mix the effect of the examples in.
+    Score changes compare the two models on the examples both ran; a model's own pooled scores over
+    other examples would mix the effect of the examples in.
     """
 
     runs = {r.spec.slug: r for r in context.runs}
     views = []
-    for base, other in collector.pairs:
+    for (base, other), found in context.analysis.diffs.items():
         rb, ro = runs.get(base), runs.get(other)
         view = {"base": rb.spec if rb else None, "other": ro.spec if ro else None, "page": diff_page(base, other),
                 "base_slug": base, "other_slug": other, "problem": None, "maps": [], "js": None,
@@ -247,15 +164,13 @@ def diff_views(context, collector: DiffCollector, stats: dict | None = None) -> 
         view["same_weights"] = (rb.spec.id == ro.spec.id and rb.revision == ro.revision)
         view["dtypes"] = (rb.provenance.get("dtype", "float32"), ro.provenance.get("dtype", "float32"))
         view["examples_base"], view["examples_other"] = hb["examples"], ho["examples"]
-        acc = collector.acc[(base, other)]
-        total, rows, examples = collector.totals((base, other))
-        view["common"] = len(collector.common[(base, other)])
-        view["compared"] = examples
-        view["mismatch"] = sorted(acc["mismatch"], key=lambda e: collector.order[e])
-        view["precision"] = sorted(acc["precision"])
-        view["positions"] = rows
-        if total is not None and rows:
-            js = total / rows
+        view["common"] = found.common
+        view["compared"] = found.compared
+        view["mismatch"] = found.mismatch
+        view["precision"] = found.precision
+        view["positions"] = found.positions
+        js = found.js
+        if js is not None:
             view["js"] = _heat("js", js, False, "mean Jensen-Shannon distance",
                                digits=3 if float(np.nanmax(js)) >= 0.1 else 4)
             view["js_mean"] = _fmt(float(js.mean()), 4)
@@ -265,11 +180,11 @@ def diff_views(context, collector: DiffCollector, stats: dict | None = None) -> 
             order = np.argsort(-js, axis=None, kind="stable")[:10]
             view["top"] = [{"layer": int(i // js.shape[1]), "head": int(i % js.shape[1]),
                             "value": _fmt(float(js.flat[i]), 4)} for i in order]
-        changes, shared = shared_score_changes((stats or {}).get(base) or [], (stats or {}).get(other) or [])
+        changes, shared = found.changes, found.shared
         view["shared"] = shared
         view["export"] = {"schema": DIFF_SCHEMA, "base": base, "other": other, "examples": shared,
                           "scores": {key: _json_grid(delta) for key, delta in changes.items()},
-                          "js": _json_grid(total / rows) if total is not None and rows else None}
+                          "js": _json_grid(js) if js is not None else None}
         for key, delta in changes.items():
             title, what = MAPS.get(key, (key, key))
             finite = delta[np.isfinite(delta)]
@@ -288,14 +203,13 @@ def _json_grid(grid: np.ndarray) -> list[list[float | None]]:
 # ---------------------------------------------------------------- pages
 
 
-def render(context, collector: DiffCollector, runs_data: list, root: Path,
-           stats: dict | None = None) -> Iterator[tuple[str, str]]:
+def render(context, runs_data: list, root: Path) -> Iterator[tuple[str, str]]:
     """Yield (path relative to site_src, text) for diff and run pages; writes the run data files and
     ``data/diffs/<base>-<other>.json`` (``reportgen.diff/1``)."""
 
     env = environment()
     nav_diffs, nav_runs = [], []
-    for view in diff_views(context, collector, stats):
+    for view in diff_views(context):
         if view.get("export") is not None:
             write_text(root / "data" / "diffs" / f"{diff_slug(view['base_slug'], view['other_slug'])}.json",
                        json.dumps(view["export"], indent=1, sort_keys=True) + "\n")
@@ -309,7 +223,8 @@ def render(context, collector: DiffCollector, runs_data: list, root: Path,
         write_text(root / run_data_file(run.slug), data_script(obj))
         nav_runs.append({nav_title(run.name): run_page(run.slug)})
         best = obj["best"]
-        heads_view = checkpoint_view(context, run, best) if getattr(run, "checkpoints", ()) else None
+        found = context.analysis.checkpoints.get(run.slug)
+        heads_view = checkpoint_view(context, run, best, found) if found is not None else None
         if heads_view is not None and heads_view["data"] is not None:
             write_text(root / run_heads_file(run.slug), checkpoint_script(heads_view["data"]))
         yield run_page(run.slug), front_matter(f"Training run: {run.name}") + env.get_template("run.html.j2").render(
@@ -321,10 +236,10 @@ def render(context, collector: DiffCollector, runs_data: list, root: Path,
         ([{"Training runs": nav_runs}] if nav_runs else [])
 
 
-def checkpoint_view(context, run, best: dict | None) -> dict:
+def checkpoint_view(context, run, best: dict | None, found: CheckpointAnalysis) -> dict:
     """The run page's "heads across checkpoints" part: checkpoint list with links, the heads that moved
     most per score, and the data object of ``run-heads.js`` (``data`` None when no checkpoint ran)."""
-    rows, ran = [], []
+    rows = []
     for step, slug in run.checkpoints:
         heads = context.heads_files.get(slug)
         example = next((e.slug for e in context.manifest.examples
@@ -332,39 +247,31 @@ def checkpoint_view(context, run, best: dict | None) -> dict:
         rows.append({"step": step, "slug": slug, "ran": heads is not None, "example": example,
                      "model_page": f"../models/{slug}.html", "atlas": f"../atlas/{slug}.html",
                      "viewer": viewer_href("../", example, slug, 0, 0)})
-        if heads is not None:
-            ran.append((step, slug, heads))
-    view = {"rows": rows, "data": None, "moved": [], "diff": None, "problem": None,
+    view = {"rows": rows, "data": None, "moved": [], "diff": None, "problem": found.problem,
             "best_step": best["step"] if best else None}
-    shapes = {(h["model"]["layers"], h["model"]["heads"]) for _, _, h in ran}
-    if not ran:
-        view["problem"] = "no checkpoint ran (see the home page)"
-        return view
-    if len(shapes) > 1:
-        view["problem"] = "the checkpoints have different layer × head shapes"
+    ran = found.ran
+    if found.problem is not None:
         return view
     if len(ran) >= 2:
         view["diff"] = "../" + diff_page(ran[0][1], ran[-1][1]).replace(".md", ".html")
-    tracks = score_tracks([h for _, _, h in ran])
-    examples = {slug: next((r["example"] for r in rows if r["slug"] == slug), None) for _, slug, _ in ran}
+    examples = {slug: next((r["example"] for r in rows if r["slug"] == slug), None) for _, slug in ran}
     first, last = ran[0][1], ran[-1][1]
-    for track in tracks:
-        moved = track.moved()
-        for item in moved:
-            item["first_href"] = viewer_href("../", examples[first], first, item["layer"], item["head"])
-            item["last_href"] = viewer_href("../", examples[last], last, item["layer"], item["head"])
-        view["moved"].append({"key": track.key, "title": track.title, "what": track.what, "heads": moved})
-    layers, heads = shapes.pop()
+    for track, moved in zip(found.tracks, found.moved):
+        heads = [dict(item, first_href=viewer_href("../", examples[first], first, item["layer"], item["head"]),
+                      last_href=viewer_href("../", examples[last], last, item["layer"], item["head"])) for item in moved]
+        view["moved"].append({"key": track.key, "title": track.title, "what": track.what, "heads": heads})
+    shape = context.heads_files[first]["model"]
+    layers, heads = shape["layers"], shape["heads"]
     view["layers"], view["heads"] = layers, heads
-    view["examples"] = sorted({h["examples"] for _, _, h in ran})
+    view["examples"] = sorted({context.heads_files[slug]["examples"] for _, slug in ran})
     view["data"] = {
         "kind": "run-heads", "schema": "reportgen.run-heads/1", "key": run.slug, "layers": layers, "heads": heads,
-        "steps": [step for step, _, _ in ran], "models": [slug for _, slug, _ in ran],
-        "viewer": [viewer_href("../", examples[slug], slug, 0, 0) for _, slug, _ in ran],
+        "steps": [step for step, _ in ran], "models": [slug for _, slug in ran],
+        "viewer": [viewer_href("../", examples[slug], slug, 0, 0) for _, slug in ran],
         "best": best,
         "scores": [{"key": t.key, "title": t.title, "what": t.what,
                     "values": _nested(t.values), "low": _nested(t.low), "high": _nested(t.high),
-                    "moved": [[m["layer"], m["head"]] for m in t.moved(CHART_HEADS)]} for t in tracks],
+                    "moved": [[layer, head] for layer, head in charted]} for t, charted in zip(found.tracks, found.charted)],
     }
     return view
 

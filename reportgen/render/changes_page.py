@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reportgen.analysis.changes import COREF, compare
+from reportgen.analysis.changes import COREF
 from reportgen.render.fs import write_text
 from reportgen.render.pages import PATTERN_TITLES, fmt, front_matter
 from reportgen.render.templates import environment
@@ -13,11 +13,9 @@ ROWS_PER_MODEL = 100  # the page lists the largest moves; data/changes.json has 
 SCORE_TITLES = dict(PATTERN_TITLES, **{COREF: "Coreference accuracy"})
 
 
-def write_changes(root: Path, previous, heads_files: dict[str, dict], threshold: float) -> dict:
-    """Compare ``heads_files`` (slug -> heads file of this build) with ``previous`` (``analysis.changes.Previous``);
-    write ``changes.md`` and ``data/changes.json`` under ``root``; return the report."""
-    report = compare(previous.models, list(heads_files.values()), threshold)
-    report["previous_found"] = bool(previous.found)
+def write_changes(root: Path, report: dict) -> dict:
+    """Write ``changes.md`` and ``data/changes.json`` under ``root`` for the change report (``analysis.changes``,
+    with ``previous_found``); return the report."""
     write_text(Path(root) / "data" / "changes.json",
                json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     text = environment().get_template("changes.html.j2").render(

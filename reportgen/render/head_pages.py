@@ -3,8 +3,8 @@
 Every score of the head with its 95% interval, its rank among the model's heads and the labels it
 carries; its coreference accuracy and whether it beats the baselines; the probe weight when the heads
 file has one; and per score the examples where the head's own score is highest, each linked into the
-viewer at that head. Numbers come from the heads file and ``reportgen.analysis.atlas``; nothing is
-recomputed here.
+viewer at that head. Numbers come from the model's analysis (``analysis.stage.ModelAnalysis``); nothing
+is computed here.
 """
 from __future__ import annotations
 
@@ -13,33 +13,15 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from reportgen.analysis.atlas import per_example_coref, rank_grid, top_examples
-from reportgen.analysis.patterns import PATTERNS
-from reportgen.render.atlas import MAPS, _bar, _ci, _map_grids, _pronoun, pronoun_tokens, verdict, viewer_href
+from reportgen.analysis.stage import ModelAnalysis
+from reportgen.render.atlas import MAPS, _bar, _ci, _pronoun, pronoun_tokens, verdict, viewer_href
 from reportgen.render.hrefs import exbert, head_page
 from reportgen.render.assets import TABLE_SCRIPTS, script_srcs
 from reportgen.render.pages import front_matter
 from reportgen.render.templates import environment
 from reportgen.render.text import fmt
 
-TOP_EXAMPLES = 3
 PREFIX = "../../"  # from heads/<model>/ back to the site root
-
-
-def per_example_scores(stats, layers: int, heads: int) -> dict[str, np.ndarray]:
-    """score name -> ``[E, L, H]`` per-example scores (patterns and, when annotated, coreference)."""
-    if not stats:
-        return {}
-    num = np.stack([s.sums.num for s in stats])
-    count = np.stack([s.sums.count for s in stats])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(count[:, :, None, None] > 0, num / count[:, :, None, None], np.nan)
-    out = {name: ratio[:, p] for p, name in enumerate(PATTERNS)}
-    acc, mass = per_example_coref([s.coref for s in stats], [[p.antecedent_index for p in s.example.coref]
-                                                              for s in stats], layers, heads)
-    if np.isfinite(acc).any():
-        out["coref_accuracy"], out["coref_mass"] = acc, mass
-    return out
 
 
 def _beats(coref: dict, layer: int, head: int, ci_low: float | None) -> tuple[bool | None, str]:
@@ -70,10 +52,11 @@ def _beats(coref: dict, layer: int, head: int, ci_low: float | None) -> tuple[bo
     return False, f"does not beat the baselines: the lower end of its 95% interval is not above {fmt(bar)}, the strongest baseline"
 
 
-def head_view(run, heads: dict, stats, layer: int, head: int, grids, ranks, scores, tops, pronouns) -> dict:
-    """The view model of one head's page (``grids``: atlas score grids; ``ranks``: rank grids;
-    ``scores``/``tops``: per-example scores and the best examples per score; ``pronouns``: links' tokens)."""
+def head_view(run, model: ModelAnalysis, layer: int, head: int, pronouns) -> dict:
+    """The view model of one head's page (``model``: the model's analysis, its score grids, ranks,
+    per-example scores and best examples per score; ``pronouns``: links' tokens)."""
     slug = run.spec.slug
+    heads, stats, grids, ranks, scores, tops = model.heads, model.stats, model.grids, model.ranks, model.per_example, model.tops
     slugs = [s.example.slug for s in stats]
     ids = {s.example.slug: s.example.id for s in stats}
     labels = [x for x in heads.get("labels", []) if x["layer"] == layer and x["head"] == head]
@@ -126,25 +109,19 @@ def model_verdicts(heads_files: dict) -> dict[str, dict]:
     return out
 
 
-def render(context, stats_by_model: dict) -> Iterator[tuple[str, str]]:
+def render(context) -> Iterator[tuple[str, str]]:
     """Yield (path relative to site_src, text) for every head of every model with a heads file."""
     env = environment()
     template = env.get_template("head.html.j2")
     for run in context.runs:
-        heads = context.heads_files.get(run.spec.slug)
-        if heads is None:
+        model = context.analysis.models.get(run.spec.slug)
+        if model is None:
             continue
-        stats = stats_by_model.get(run.spec.slug, [])
-        L, H = heads["model"]["layers"], heads["model"]["heads"]
-        grids = _map_grids(heads)
-        ranks = {key: rank_grid(score) for key, (score, _, _) in grids.items()}
-        scores = per_example_scores(stats, L, H)
-        eligible = np.array([s.example.slug in context.shown for s in stats], dtype=bool)
-        tops = {key: top_examples(value, eligible, TOP_EXAMPLES) for key, value in scores.items()}
-        pronouns = pronoun_tokens(context, stats, run.spec.slug)
+        L, H = model.heads["model"]["layers"], model.heads["model"]["heads"]
+        pronouns = pronoun_tokens(context, model.stats, run.spec.slug)
         for layer in range(L):
             for head in range(H):
-                view = head_view(run, heads, stats, layer, head, grids, ranks, scores, tops, pronouns)
+                view = head_view(run, model, layer, head, pronouns)
                 title = f"Head {layer}-{head} of {run.spec.name}"
                 yield head_page(run.spec.slug, layer, head), front_matter(title) + template.render(
                     h=view, prefix=PREFIX, table_scripts=script_srcs(TABLE_SCRIPTS, PREFIX))

@@ -17,6 +17,7 @@ import yaml
 from reportgen.analysis.labels import THRESHOLDS
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.analysis.pieces import MANY_PIECES
+from reportgen.analysis.stage import SiteAnalysis
 from reportgen.render import probe_view as probe_mod
 from reportgen.render.assets import TABLE_SCRIPTS, VIEWER_SCRIPTS, script_srcs
 from reportgen.render.coref_marks import pronoun_token
@@ -52,6 +53,7 @@ class SiteContext:
     shown: set
     changes: dict | None = None  # `build --compare`: the change report; adds changes.md to the nav
     verdicts: dict | None = None  # model slug -> coreference verdict {"text", "ok"} (render.head_pages)
+    analysis: SiteAnalysis | None = None  # every number the pages show (analysis.stage)
 
 
 def front_matter(title: str, wide: bool = False) -> str:
@@ -91,7 +93,7 @@ def _model_view(run, context: SiteContext) -> dict:
     return {"run": run, "spec": run.spec, "heads": heads, "examples": examples,
             "tables": pattern_tables(heads) if heads else [], "thresholds": THRESHOLDS,
             "provenance": run.provenance, "probe": _probe(heads, run.spec.slug, context),
-            "pieces": pieces_view(run, context.records) if heads else [],
+            "pieces": pieces_view(context.analysis.models.get(run.spec.slug)) if heads else [],
             "verdict": (context.verdicts or {}).get(run.spec.slug)}
 
 

@@ -1,31 +1,18 @@
-"""View models for "pieces per word" (model pages and the compare page); numbers from ``analysis.pieces``."""
+"""View models for "pieces per word" (model pages and the compare page); numbers from the build's analysis
+(``analysis.stage.ModelAnalysis.pieces``)."""
 from __future__ import annotations
 
-from reportgen.analysis.pieces import MANY_PIECES, by_language, example_pieces
+from reportgen.analysis.pieces import MANY_PIECES
 
 
-def pieces_view(run, records: dict) -> list[dict]:
+def pieces_view(model) -> list[dict]:
     """Per language of one model: examples, words, pieces, pieces per word and the most split word."""
-    rows = []
-    sample: dict[str, tuple[int, str, list[str]]] = {}
-    for example in run.examples:
-        record = records.get((run.spec.slug, example.slug))
-        if record is None:
-            continue
-        counts = example_pieces(record.word, record.special)
-        rows.append((example.language, counts))
-        best = sample.get(example.language)
-        if counts.longest >= 0 and (best is None or counts.longest_pieces > best[0]):
-            words = example.words()
-            text = words[counts.longest].text if counts.longest < len(words) else "?"
-            pieces = [t for t, w in zip(record.tokens, record.word.tolist()) if w == counts.longest]
-            sample[example.language] = (counts.longest_pieces, text, pieces)
     out = []
-    for lang in by_language(rows):
-        _, word, pieces = sample.get(lang.language, (0, "", []))
+    for item in model.pieces if model is not None else []:
+        lang = item["totals"]
         out.append({"language": lang.language, "examples": lang.examples, "words": lang.words, "pieces": lang.pieces,
                     "per_word": f"{lang.per_word:.2f}" if lang.words else "–", "many": lang.many,
-                    "word": word, "word_pieces": pieces})
+                    "word": item["word"], "word_pieces": item["pieces"]})
     return out
 
 
@@ -36,7 +23,7 @@ def pieces_table(context) -> dict:
     for run in context.runs:
         if run.error is not None or not run.records:
             continue
-        rows = pieces_view(run, context.records)
+        rows = pieces_view(context.analysis.models.get(run.spec.slug))
         for row in rows:
             if row["language"] not in languages:
                 languages.append(row["language"])

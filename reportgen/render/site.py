@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reportgen.analysis.patterns import PatternSums, reachable_rows
-from reportgen.analysis.spans import aggregate_span
-from reportgen.analysis.summary import ExampleStats, heads_csv, summarise_model
+from reportgen.analysis.stage import SiteAnalysis
 from reportgen.plan import shown_slugs
 from reportgen.render import atlas, beyond, head_pages, pages
+from reportgen.render.heads_csv import heads_csv
 from reportgen.render.changes_page import write_changes
 from reportgen.render.coref_marks import pair_marks
 from reportgen.render.fs import StagedDir, deferred_signals, write_staged, write_text
@@ -30,7 +29,7 @@ INDEX_SCHEMA = "reportgen.index/1"
 
 
 class SiteWriter:
-    """Streams viewer data while records arrive; renders pages once every model is done."""
+    """Streams viewer data while records arrive; renders pages from the build's analysis once every model is done."""
 
     def __init__(self, manifest, out: Path, config_path: Path):
         self.manifest = manifest
@@ -38,24 +37,17 @@ class SiteWriter:
         self.config_path = Path(config_path)
 
         self.training_runs = load_runs(manifest)  # before anything is written: a broken log is bad input
-        self.diffs = beyond.DiffCollector(manifest)
         self.stage = StagedDir(self.out)
         self.root = self.stage.path
-        self.shown = self._shown_examples()
-        self.stats: dict[str, list[ExampleStats]] = {}
+        self.shown = shown_slugs(manifest)
         self.records: dict[tuple[str, str], object] = {}
-        self.previous = None  # `build --compare`: the previous run's heads files (analysis.changes.Previous)
-        self.compare_threshold = 0.05
-        self.changes = None  # then: the change report (dict, see analysis.changes)
-
-    def _shown_examples(self) -> set[str]:
-        return shown_slugs(self.manifest)
 
     def data_dir(self, model_slug: str, example_slug: str) -> Path:
         return self.root / "data" / model_slug / example_slug
 
     def sink(self, run, example, record):
-        """Write the record's viewer files (shown examples only); keep its small statistics."""
+        """Write the record's viewer files (shown examples only); keep what the pages need of it (its tokens
+        and which viewer files exist), dropping its heavy arrays."""
 
         model = run.spec.slug
         names = {}
@@ -72,38 +64,21 @@ class SiteWriter:
                         qk_object(key, layer, record.extras["q"][layer], record.extras["k"][layer])))
             files.update(beyond.example_files(key, example, record))  # R.js (rollout), P.js (predictions)
             write_staged(self.data_dir(model, example.slug), files)
-        self.diffs.add(model, example.slug, record)
-        rule = self.manifest.settings.coref_span  # one value per candidate mention (analysis.spans)
-        self.stats.setdefault(model, []).append(ExampleStats(
-            example, PatternSums(record.sums_num, record.sums_count),
-            [aggregate_span(w, rule) if w.size else w for w in record.coref],
-            reachable_rows(record.special, record.punct, record.causal),
-            [record.extras.get(f"coref_back_{i}") for i in range(len(record.coref))]))
         record.attention_q = np.zeros(record.attention_q.shape[:2] + (0, 0), dtype=np.uint8)
         record.extras = {"has_qk": np.array(["q" in record.extras]), "data_files": np.array(json.dumps(names)),
                          "qk_error": record.extras.get("qk_error", np.array([np.nan])), **beyond.kept_extras(record)}
         self.records[(model, example.slug)] = record
         return record
 
-    def finish(self, runs) -> int:
-        """Analyse, render pages and mkdocs.yml, swap the staging folder into place; return bytes written."""
+    def finish(self, runs, analysis: SiteAnalysis) -> int:
+        """Render pages and mkdocs.yml from ``analysis``, swap the staging folder into place; return bytes written."""
         manifest = self.manifest
-        heads_files: dict[str, dict] = {}
-        # Records arrive in batch order (longest first) or from the cache in manifest order; everything
-        # below, tie-breaks included, sees manifest order, so the site does not depend on which was which.
-        order = {e.slug: i for i, e in enumerate(manifest.examples)}
-        self.stats = {model: sorted(stats, key=lambda s: order[s.example.slug]) for model, stats in self.stats.items()}
         for run in runs:
-            if run.error is not None or not run.records:
+            model = analysis.models.get(run.spec.slug)
+            if run.error is not None or not run.records or model is None:
                 continue
             slug = run.spec.slug
-            stats = self.stats.get(slug, [])
-            info = {"id": run.spec.id, "name": run.spec.name, "slug": slug, "revision": run.revision,
-                    "requested_revision": run.spec.revision}
-            heads = summarise_model(info, stats, run.layers, run.heads, manifest.settings.coref_span,
-                                    settings=manifest.settings)
-            heads["provenance"] = run.provenance
-            heads_files[slug] = heads
+            heads = model.heads
             write_text(self.root / "data" / slug / "heads.json", json.dumps(heads, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
             write_text(self.root / "data" / slug / "heads.csv", heads_csv(heads))
             for example in run.examples:
@@ -118,27 +93,23 @@ class SiteWriter:
                                    _finite(record.extras["qk_error"][0]) if qk_layers else None,
                                    layer_files=names.get("layer"), qk_files=names.get("qk"))
                 meta.update(beyond.meta_fields(record))
-                if example.coref:
-                    rule = manifest.settings.coref_span  # the viewer shows W under the build's span rule
-                    meta["coref"] = pair_marks(record.word, example.coref,
-                                               [aggregate_span(w, rule) if w.size else w for w in record.coref])
+                if example.coref:  # the viewer shows W under the build's span rule
+                    meta["coref"] = pair_marks(record.word, example.coref, model.example_stats(example.slug).coref)
                 write_text(self.data_dir(slug, example.slug) / "meta.js", data_script(meta))
         write_text(self.root / "data" / "index.json", json.dumps(self._index(runs), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-        context = pages.SiteContext(manifest, runs, heads_files, self.records, self.shown)
-        context.verdicts = head_pages.model_verdicts(heads_files)
-        if self.previous is not None:
-            self.changes = context.changes = write_changes(self.root, self.previous, heads_files,
-                                                           self.compare_threshold)
+        context = pages.SiteContext(manifest, runs, analysis.heads, self.records, self.shown, analysis=analysis)
+        context.verdicts = head_pages.model_verdicts(analysis.heads)
+        if analysis.changes is not None:
+            context.changes = write_changes(self.root, analysis.changes)
         for relative, text in pages.render_all(context):
             write_text(self.root / relative, text)
 
-        for relative, text in atlas.render(context, self.stats):
+        for relative, text in atlas.render(context):
             write_text(self.root / relative, text)
-        for relative, text in head_pages.render(context, self.stats):
+        for relative, text in head_pages.render(context):
             write_text(self.root / relative, text)
-        for relative, text in beyond.render(context, self.diffs, self.training_runs, self.root, self.stats):
+        for relative, text in beyond.render(context, self.training_runs, self.root):
             write_text(self.root / relative, text)
-        self.diffs.close()
         self._copy_assets()
         config_text = mkdocs_config(manifest, context, docs_dir=os.path.relpath(self.out.resolve(), self.config_path.resolve().parent))
         written = _tree_bytes(self.root)
@@ -148,7 +119,6 @@ class SiteWriter:
         return written
 
     def abort(self) -> None:
-        self.diffs.close()
         self.stage.discard()
 
     def _index(self, runs) -> dict:

@@ -53,3 +53,8 @@ def fmt(value, digits: int = 3, signed: bool = False) -> str:
     if abs(value) < 0.5 * 10 ** -digits:
         value = 0.0
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def fmt_rho(value) -> str:
+    """A correlation coefficient: signed, 2 decimals; "–" when there is none."""
+    return "–" if value is None or not math.isfinite(value) else f"{value:+.2f}"

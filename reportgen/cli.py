@@ -156,15 +156,15 @@ def cmd_build(args) -> int:
         skip_unchanged=not args.force,
     )
     report = build(manifest, options)
-    failed = report["failed"]
-    what = "computed into the cache" if args.shard else f"wrote {report['bytes'] / 1e6:.1f} MB to {args.out}/"
-    if report.get("up_to_date"):
-        what = f"{args.out}/ is up to date ({report['records']} records unchanged), nothing rewritten"
-    print(f"reportgen: {report['models']} models ({failed} failed), {report['examples']} examples, "
-          f"{report['forward_examples']} forward runs, {report['cache_hits']} from cache, "
-          f"{report['seconds']:.1f} s, {what}")
-    if report.get("changes") is not None:
-        print(f"reportgen: {report['changes']['changed_heads']} head scores moved more than "
+    failed = report.failed
+    what = "computed into the cache" if args.shard else f"wrote {report.bytes / 1e6:.1f} MB to {args.out}/"
+    if report.up_to_date:
+        what = f"{args.out}/ is up to date ({report.records} records unchanged), nothing rewritten"
+    print(f"reportgen: {report.models} models ({failed} failed), {report.examples} examples, "
+          f"{report.forward_examples} forward runs, {report.cache_hits} from cache, "
+          f"{report.seconds:.1f} s, {what}")
+    if report.changes is not None:
+        print(f"reportgen: {report.changes['changed_heads']} head scores moved more than "
               f"{args.compare_threshold} since {args.compare} (see changes.md)")
     if args.site and not args.shard:
         from mkdocs.exceptions import MkDocsException  # deferred: per command
@@ -172,7 +172,7 @@ def cmd_build(args) -> int:
         from reportgen.publish import epoch_of_runs, epoch_of_site_src, mkdocs_build  # deferred: per command
 
         # SOURCE_DATE_EPOCH (unless set): the newest run date, so rebuilds are byte-identical
-        epoch = epoch_of_runs(report["runs"]) or epoch_of_site_src(options.out)
+        epoch = epoch_of_runs(report.runs) or epoch_of_site_src(options.out)
         try:
             site_dir, built = mkdocs_build(options.config_path, epoch, force=args.force)
         except MkDocsException as exc:

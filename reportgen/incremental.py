@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import platform
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,9 +133,3 @@ class BuildStamp:
     def write(self) -> None:
         text = json.dumps({"inputs": self.inputs, "output": _output_digest(self.out, self.config_path)}) + "\n"
         atomic_write(stamp_path(self.out), [text.encode("utf-8")])
-
-    def summary(self, started: float) -> dict:
-        """The build summary of a skipped build (see pipeline.build)."""
-        return {"models": self.models, "failed": 0, "examples": self.examples, "records": self.records,
-                "forward_examples": 0, "computed": 0, "cache_hits": 0, "cache_corrupt": 0,
-                "seconds": time.time() - started, "bytes": 0, "runs": [], "changes": None, "up_to_date": True}

@@ -22,7 +22,7 @@ from reportgen.analysis.changes import load_previous
 from reportgen.analysis.collect import RecordCollector
 from reportgen.analysis.per_example import analyse_example, coref_back_weights
 from reportgen.analysis.rollout import rollout
-from reportgen.analysis.stage import analyse_site
+from reportgen.analysis.stage import SiteAnalysis, analyse_site
 from reportgen.errors import RunError, UserError, first_line
 from reportgen.extract.attention import iter_batches, plan_batches
 from reportgen.plan import (diff_members, examples_for, in_shard, model_dtype, planned_max_tokens, record_key,
@@ -77,6 +77,26 @@ class ModelRun:
     forward_examples: int = 0  # examples that went through a forward pass (batch-mates of missing ones too)
     computed: int = 0  # records computed (not from the cache)
     record_provenance: dict = field(default_factory=dict)  # example slug -> provenance of that record's run
+
+
+@dataclass
+class BuildReport:
+    """What a build did (``build``'s result; the CLI prints it)."""
+
+    models: int
+    failed: int  # models that failed (with --keep-going; else the build raised)
+    examples: int
+    records: int  # records of the site (from the cache or computed)
+    forward_examples: int  # examples that went through a forward pass
+    computed: int  # records computed in this build
+    cache_hits: int
+    cache_corrupt: int  # damaged cache entries found (recomputed)
+    seconds: float
+    bytes: int  # bytes written to site_src/ (0 for a shard or a skipped build)
+    runs: list[ModelRun] = field(default_factory=list)
+    changes: dict | None = None  # ``--compare``: the change report (analysis.changes)
+    analysis: SiteAnalysis | None = None  # every number of the pages (None for a shard or a skipped build)
+    up_to_date: bool = False  # skipped: site_src/ already was what this build would write
 
 
 def run_date() -> str:
@@ -428,8 +448,8 @@ def spec_slug(spec) -> str:
     return spec.slug
 
 
-def build(manifest, options: BuildOptions) -> dict:
-    """Run the whole build; return a summary dict. Raises UserError/RunError on failure."""
+def build(manifest, options: BuildOptions) -> BuildReport:
+    """Run the whole build; return what it did. Raises UserError/RunError on failure."""
 
     started = time.time()
     if options.shard is not None and options.shard_out is not None:
@@ -476,14 +496,12 @@ def build(manifest, options: BuildOptions) -> dict:
             collected.close()
     if stamp is not None and not any(r.error is not None for r in runs) and cache.corrupt == 0:
         stamp.write()
-    return {
-        "models": len(runs), "failed": sum(r.error is not None for r in runs),
-        "examples": len(manifest.examples), "records": sum(len(r.records) for r in runs),
-        "forward_examples": sum(r.forward_examples for r in runs), "computed": sum(r.computed for r in runs),
-        "changes": analysis.changes if analysis is not None else None,
-        "cache_hits": cache.hits, "cache_corrupt": cache.corrupt,
-        "seconds": time.time() - started, "bytes": written, "runs": runs,
-    }
+    return BuildReport(
+        models=len(runs), failed=sum(r.error is not None for r in runs), examples=len(manifest.examples),
+        records=sum(len(r.records) for r in runs), forward_examples=sum(r.forward_examples for r in runs),
+        computed=sum(r.computed for r in runs), cache_hits=cache.hits, cache_corrupt=cache.corrupt,
+        seconds=time.time() - started, bytes=written, runs=runs,
+        changes=analysis.changes if analysis is not None else None, analysis=analysis)
 
 
 def record_sink(writer: SiteWriter | None, collected: RecordCollector | None):
@@ -498,13 +516,13 @@ def record_sink(writer: SiteWriter | None, collected: RecordCollector | None):
     return sink
 
 
-def _unchanged(stamp, started: float, options: BuildOptions, previous) -> dict:
-    """Summary of a build skipped because site_src/ already is what it would write (see reportgen.incremental)."""
-    summary = stamp.summary(started)
+def _unchanged(stamp, started: float, options: BuildOptions, previous) -> BuildReport:
+    """Report of a build skipped because site_src/ already is what it would write (see reportgen.incremental)."""
     changes = Path(options.out) / "data" / "changes.json"
-    if previous is not None and changes.is_file():
-        summary["changes"] = json.loads(changes.read_text(encoding="utf-8"))
-    return summary
+    found = json.loads(changes.read_text(encoding="utf-8")) if previous is not None and changes.is_file() else None
+    return BuildReport(models=stamp.models, failed=0, examples=stamp.examples, records=stamp.records,
+                       forward_examples=0, computed=0, cache_hits=0, cache_corrupt=0,
+                       seconds=time.time() - started, bytes=0, changes=found, up_to_date=True)
 
 
 def _drop_heavy(record: Record) -> Record:

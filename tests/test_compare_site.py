@@ -71,7 +71,7 @@ def tiny_site(tmp_path_factory):
     manifest = load_manifest(path)
     report = build(manifest, BuildOptions(out=work / "site_src", config_path=work / "mkdocs.yml",
                                           cache_dir=work / "cache", progress=False))
-    assert report["failed"] == 0
+    assert report.failed == 0
     return work
 
 

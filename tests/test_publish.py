@@ -102,53 +102,53 @@ def two_models(tiny_models, tmp_path):
 def test_unchanged_rebuild_runs_no_model_and_is_byte_identical(two_models, tmp_path, epoch):
     manifest = load_manifest(two_models)
     first = build(manifest, options(tmp_path))
-    assert first["forward_examples"] == first["computed"] == 16 and first["cache_hits"] == 0
+    assert first.forward_examples == first.computed == 16 and first.cache_hits == 0
     before = tree(tmp_path / "site_src")
     config = (tmp_path / "mkdocs.yml").read_bytes()
     # nothing changed: the build sees it from the stamp, the intact cache entries and the untouched output
     second = build(load_manifest(two_models), options(tmp_path))
-    assert second["up_to_date"] and second["forward_examples"] == 0 and second["computed"] == 0
+    assert second.up_to_date and second.forward_examples == 0 and second.computed == 0
     assert tree(tmp_path / "site_src") == before
     # rewritten anyway (--force): every record from the cache, no model, the same bytes
     third = build(load_manifest(two_models), options(tmp_path, skip_unchanged=False))
-    assert third["forward_examples"] == 0 and third["computed"] == 0 and not third.get("up_to_date")
-    assert third["cache_hits"] == 16 and third["cache_corrupt"] == 0
+    assert third.forward_examples == 0 and third.computed == 0 and not third.up_to_date
+    assert third.cache_hits == 16 and third.cache_corrupt == 0
     assert tree(tmp_path / "site_src") == before
     assert (tmp_path / "mkdocs.yml").read_bytes() == config
 
 
 def test_up_to_date_check_notices_every_kind_of_change(two_models, tmp_path, epoch, monkeypatch):
     build(load_manifest(two_models), options(tmp_path))
-    assert build(load_manifest(two_models), options(tmp_path))["up_to_date"]
+    assert build(load_manifest(two_models), options(tmp_path)).up_to_date
     page = tmp_path / "site_src" / "index.md"
     original = page.read_bytes()
     page.write_text("edited by hand")  # the output changed: written again, from the cache
     again = build(load_manifest(two_models), options(tmp_path))
-    assert not again.get("up_to_date") and again["cache_hits"] == 16 and page.read_bytes() == original
+    assert not again.up_to_date and again.cache_hits == 16 and page.read_bytes() == original
     (tmp_path / "mkdocs.yml").write_text("# edited\n")
-    assert not build(load_manifest(two_models), options(tmp_path)).get("up_to_date")
-    assert build(load_manifest(two_models), options(tmp_path))["up_to_date"]
+    assert not build(load_manifest(two_models), options(tmp_path)).up_to_date
+    assert build(load_manifest(two_models), options(tmp_path)).up_to_date
     import reportgen.incremental as incremental
 
     monkeypatch.setattr(incremental, "code_digest", lambda: "a new reportgen")  # new code or templates
-    assert build(load_manifest(two_models), options(tmp_path))["cache_hits"] == 16
-    assert build(load_manifest(two_models), options(tmp_path))["up_to_date"]
+    assert build(load_manifest(two_models), options(tmp_path)).cache_hits == 16
+    assert build(load_manifest(two_models), options(tmp_path)).up_to_date
     shutil.rmtree(tmp_path / "cache")  # records gone: computed again, never trusted from the stamp alone
-    assert build(load_manifest(two_models), options(tmp_path))["computed"] == 16
+    assert build(load_manifest(two_models), options(tmp_path)).computed == 16
     two_models.write_text(two_models.read_text() + "settings: {display_limit: 2}\n")
     limited = build(load_manifest(two_models), options(tmp_path))  # a setting that changes only the pages
-    assert not limited.get("up_to_date") and limited["computed"] == 0
+    assert not limited.up_to_date and limited.computed == 0
 
 
 def test_changing_one_example_recomputes_exactly_that_example(tiny_models, tmp_path, epoch):
     path = write_manifest(tmp_path / "in", {"Tiny BERT": tiny_models["bert"]})
     first = build(load_manifest(path), options(tmp_path))
-    assert first["computed"] == 8
+    assert first.computed == 8
     before = tree(tmp_path / "site_src")
     path.write_text(path.read_text().replace("Die Katze ist sehr traurig.", "Die Katze ist traurig."))
     # max_tokens=1: one example per batch, so the forward passes are exactly the recomputed examples
     changed = build(load_manifest(path), options(tmp_path, max_tokens=1))
-    assert changed["forward_examples"] == 1 and changed["computed"] == 1 and changed["cache_hits"] == 7
+    assert changed.forward_examples == 1 and changed.computed == 1 and changed.cache_hits == 7
     after = tree(tmp_path / "site_src")
     differs = {name for name in before if before[name] != after.get(name)}
     assert any(name.startswith("data/tiny-bert/katze/") for name in differs)
@@ -158,7 +158,7 @@ def test_changing_one_example_recomputes_exactly_that_example(tiny_models, tmp_p
     # default batching: the changed example's batch runs (batch-mates are not stored again), one record computed
     path.write_text(path.read_text().replace("Die Katze ist traurig.", "Die Katze ist so traurig."))
     default = build(load_manifest(path), options(tmp_path))
-    assert default["computed"] == 1 and default["cache_hits"] == 7 and default["forward_examples"] >= 1
+    assert default.computed == 1 and default.cache_hits == 7 and default.forward_examples >= 1
 
 
 def test_cache_key_covers_what_changes_a_record():
@@ -185,11 +185,11 @@ def test_local_model_revision_is_a_hash_of_its_files(tiny_models, tmp_path, epoc
     folder = tmp_path / "model"
     shutil.copytree(tiny_models["bert"], folder)
     path = write_manifest(tmp_path / "in", {"Tiny BERT": folder})
-    assert build(load_manifest(path), options(tmp_path))["computed"] == 8
+    assert build(load_manifest(path), options(tmp_path)).computed == 8
     config = json.loads((folder / "tokenizer_config.json").read_text())
     config["model_max_length"] = 100000  # a tokenizer file changes: every record must be recomputed
     (folder / "tokenizer_config.json").write_text(json.dumps(config))
-    assert build(load_manifest(path), options(tmp_path))["computed"] == 8
+    assert build(load_manifest(path), options(tmp_path)).computed == 8
 
 
 def test_damaged_cache_entries_are_detected_and_recomputed(two_models, tmp_path, epoch):
@@ -209,11 +209,11 @@ def test_damaged_cache_entries_are_detected_and_recomputed(two_models, tmp_path,
         report = build(load_manifest(two_models), options(tmp_path))
     # the up-to-date check found them damaged too (silently), so the build did not skip
     assert len([w for w in caught if "damaged" in str(w.message)]) == 2
-    assert report["cache_corrupt"] == 2 and report["computed"] == 2 and report["cache_hits"] == 14
+    assert report.cache_corrupt == 2 and report.computed == 2 and report.cache_hits == 14
     assert tree(tmp_path / "site_src") == before
     # the entries were rewritten whole: a third build is clean
     third = build(load_manifest(two_models), options(tmp_path, skip_unchanged=False))
-    assert third["cache_corrupt"] == 0 and third["computed"] == 0 and third["cache_hits"] == 16
+    assert third.cache_corrupt == 0 and third.computed == 0 and third.cache_hits == 16
 
 
 def test_empty_and_unreadable_entries_count_as_damaged(tmp_path):
@@ -301,11 +301,11 @@ def test_three_shards_merged_equal_the_unsharded_build(two_models, tmp_path, epo
     for k in (1, 2, 3):
         job = tmp_path / f"shard{k}"
         report = build(load_manifest(two_models), options(job, shard=(k, 3), shard_out=job / "artifact", max_tokens=48))
-        assert report["bytes"] == 0 and not (job / "site_src").exists()
-        assert len(Cache(job / "artifact").keys()) == report["records"] == report["computed"]
-        assert report["forward_examples"] == report["computed"]  # whole batches: nothing run twice
-        computed += report["computed"]
-        per_shard.append(report["computed"])
+        assert report.bytes == 0 and not (job / "site_src").exists()
+        assert len(Cache(job / "artifact").keys()) == report.records == report.computed
+        assert report.forward_examples == report.computed  # whole batches: nothing run twice
+        computed += report.computed
+        per_shard.append(report.computed)
     assert computed == 16 and min(per_shard) > 0, per_shard
     merged = tmp_path / "merged"
     for k in (1, 2, 3):
@@ -318,7 +318,7 @@ def test_three_shards_merged_equal_the_unsharded_build(two_models, tmp_path, epo
 
     monkeypatch.setattr(load, "load_model", no_model)
     report = build(load_manifest(two_models), options(merged, merge_only=True, max_tokens=48))
-    assert report["forward_examples"] == 0 and report["cache_hits"] == 16
+    assert report.forward_examples == 0 and report.cache_hits == 16
     assert tree(merged / "site_src") == tree(whole / "site_src")
     assert (merged / "mkdocs.yml").read_bytes() == (whole / "mkdocs.yml").read_bytes()
 
@@ -347,7 +347,7 @@ def test_shard_with_nothing_of_a_model_does_not_load_it(tiny_models, tmp_path, e
     monkeypatch.setattr(load, "load_model", lambda *a, **k: calls.append(a) or pytest.fail("model loaded"))
     monkeypatch.setattr(load, "peek_revision", lambda *a, **k: calls.append(a) or pytest.fail("model resolved"))
     report = build(manifest, options(tmp_path, shard=(empty[0], 7)))
-    assert report["records"] == 0 and calls == []
+    assert report.records == 0 and calls == []
 
 
 def test_shard_and_merge_command_line(two_models, tmp_path, epoch, capsys):

@@ -91,7 +91,7 @@ def record_html(spec, example, record, run) -> str:
                        qk_error if qk_error is not None and np.isfinite(qk_error) else None,
                        layer_files=[], qk_files={str(k): "Q.js" for k in qk_layers})
     files = beyond.example_files(key, example, record)
-    meta.update(beyond.meta_fields(record))
+    meta.update(beyond.meta_fields(False, *beyond.prediction_status(record.extras)))
     meta["rollout_file"] = beyond.ROLLOUT_FILE if beyond.ROLLOUT_FILE in files else None
     chunks = list(data_chunks(meta))
     for layer in range(layers):

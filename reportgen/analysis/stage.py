@@ -55,9 +55,13 @@ class ModelAnalysis:
     ranks: dict[str, np.ndarray]  # score key -> [L, H] rank among heads (1 best, 0 no score)
     tops: dict[str, np.ndarray]  # score key -> [L, H, TOP_EXAMPLES] best examples with viewer pages (-1: none)
     pieces: list[dict]  # per language: LanguagePieces and the most split word ({"totals", "word", "pieces"})
+    _by_slug: dict | None = field(default=None, repr=False)
 
     def example_stats(self, slug: str) -> ExampleStats | None:
-        return next((s for s in self.stats if s.example.slug == slug), None)
+        """The statistics of one example (by slug), None when the model did not run it."""
+        if self._by_slug is None:
+            self._by_slug = {s.example.slug: s for s in self.stats}
+        return self._by_slug.get(slug)
 
 
 @dataclass

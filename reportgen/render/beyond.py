@@ -85,22 +85,17 @@ def example_files(key: str, example, record) -> dict[str, list[bytes]]:
     return files
 
 
-def kept_extras(record) -> dict:
-    """What the page step still needs of the extras once the heavy arrays are gone."""
-    return {"has_rollout": np.array(record.extras.get("rollout_q") is not None),
-            "pred_status": np.array(_text(record.extras.get("pred_status")) or "unknown"),
-            "pred_reason": np.array(_text(record.extras.get("pred_reason")))}
+def prediction_status(extras: dict) -> tuple[str, str]:
+    """(status, reason) of a record's masked-token predictions, from its extras ("unknown" when unset)."""
+    return _text(extras.get("pred_status")) or "unknown", _text(extras.get("pred_reason"))
 
 
-def meta_fields(record) -> dict:
+def meta_fields(has_rollout: bool, status: str, reason: str) -> dict:
     """Extra fields of ``meta.js``: which rollout and prediction files exist, and why not."""
 
-    status = _text(record.extras.get("pred_status")) or "unknown"
     text = STATUS_TEXT.get(status, "No masked-token predictions are stored for this example.")
-    reason = _text(record.extras.get("pred_reason"))
     if status == "no-head" and reason:
         text += f" ({reason})"
-    has_rollout = bool(np.asarray(record.extras.get("has_rollout", False)).item())
     return {"rollout_file": ROLLOUT_FILE if has_rollout else None, "rollout_formula": ROLLOUT_FORMULA,
             "predictions": {"status": status, "text": text, "file": PREDICTIONS_FILE if status == "ok" else None}}
 

@@ -11,7 +11,6 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
 import yaml
 
 from reportgen.analysis.labels import THRESHOLDS
@@ -120,8 +119,7 @@ def masked_lm_models(context: SiteContext) -> list[dict]:
     model without a masked-LM head can point to them."""
     found = set()
     for (model, _), record in context.records.items():
-        status = np.asarray(record.extras.get("pred_status", "")).reshape(-1)
-        if status.size and str(status[0]) == "ok":
+        if record.predictions[0] == "ok":
             found.add(model)
     return [{"slug": run.spec.slug, "name": run.spec.name} for run in context.runs if run.spec.slug in found]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -64,11 +65,15 @@ class SiteWriter:
                         qk_object(key, layer, record.extras["q"][layer], record.extras["k"][layer])))
             files.update(beyond.example_files(key, example, record))  # R.js (rollout), P.js (predictions)
             write_staged(self.data_dir(model, example.slug), files)
-        record.attention_q = np.zeros(record.attention_q.shape[:2] + (0, 0), dtype=np.uint8)
-        record.extras = {"has_qk": np.array(["q" in record.extras]), "data_files": np.array(json.dumps(names)),
-                         "qk_error": record.extras.get("qk_error", np.array([np.nan])), **beyond.kept_extras(record)}
-        self.records[(model, example.slug)] = record
-        return record
+        qk_error = record.extras.get("qk_error")
+        kept = PageRecord(
+            tokens=list(record.tokens), special=record.special, segment=record.segment, word=record.word,
+            causal=record.causal, full_length=record.full_length, truncated=record.truncated, data_files=names,
+            has_qk="q" in record.extras, qk_error=_finite(qk_error[0]) if qk_error is not None else None,
+            has_rollout=record.extras.get("rollout_q") is not None,
+            predictions=beyond.prediction_status(record.extras))
+        self.records[(model, example.slug)] = kept
+        return kept
 
     def finish(self, runs, analysis: SiteAnalysis) -> int:
         """Render pages and mkdocs.yml from ``analysis``, swap the staging folder into place; return bytes written."""
@@ -85,14 +90,14 @@ class SiteWriter:
                 record = self.records.get((slug, example.slug))
                 if record is None or example.slug not in self.shown:
                     continue
-                qk_layers = list(range(run.layers)) if bool(record.extras.get("has_qk", [False])[0]) else []
+                qk_layers = list(range(run.layers)) if record.has_qk else []
                 words = [{"text": w.text, "segment": w.segment} for w in example.words()]
-                names = json.loads(str(record.extras["data_files"]))
+                names = record.data_files
                 meta = meta_object(f"{slug}/{example.slug}", slug, example.slug, _Shape(record, run.layers, run.heads),
                                    words, heads["strongest"], run.spec.name, qk_layers,
-                                   _finite(record.extras["qk_error"][0]) if qk_layers else None,
+                                   record.qk_error if qk_layers else None,
                                    layer_files=names.get("layer"), qk_files=names.get("qk"))
-                meta.update(beyond.meta_fields(record))
+                meta.update(beyond.meta_fields(record.has_rollout, *record.predictions))
                 if example.coref:  # the viewer shows W under the build's span rule
                     meta["coref"] = pair_marks(record.word, example.coref, model.example_stats(example.slug).coref)
                 write_text(self.data_dir(slug, example.slug) / "meta.js", data_script(meta))
@@ -141,6 +146,29 @@ class SiteWriter:
         shutil.copytree(assets_dir(), target, dirs_exist_ok=True)
         hooks = Path(__file__).with_name("mkdocs_hooks.py").read_text(encoding="utf-8")
         write_text(self.root / HOOKS_FILE, hooks)
+
+
+@dataclass
+class PageRecord:
+    """What the pages need of one record once its viewer data files are written and its heavy arrays
+    (attention, rollout, q/k, predictions) are gone."""
+
+    tokens: list[str]
+    special: np.ndarray
+    segment: np.ndarray
+    word: np.ndarray
+    causal: bool
+    full_length: int
+    truncated: bool
+    data_files: dict = field(default_factory=dict)  # {"layer": [file per layer], "qk": {layer: file}} written
+    has_qk: bool = False
+    qk_error: float | None = None  # largest |softmax(q.k) - attention| of the stored float16 q, k
+    has_rollout: bool = False
+    predictions: tuple[str, str] = ("unknown", "")  # (status, reason) of the masked-token predictions
+
+    @property
+    def n(self) -> int:
+        return len(self.tokens)
 
 
 class _Shape:

@@ -9,7 +9,7 @@ import inspect
 import re
 from pathlib import Path
 
-from reportgen.render.assets import RUN_SCRIPTS, TABLE_SCRIPTS, VIEWER_SCRIPTS, script_files
+from reportgen.render.assets import RUN_SCRIPTS, SITE_SCRIPTS, TABLE_SCRIPTS, VIEWER_SCRIPTS, script_files
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "reportgen"
@@ -105,7 +105,7 @@ def test_architecture_document_names_every_package():
 
 def test_viewer_scripts_are_listed_and_short():
     scripts = {p.relative_to(ASSETS).as_posix(): p for p in ASSETS.rglob("*.js")}
-    assert set(scripts) == set(VIEWER_SCRIPTS) | set(RUN_SCRIPTS) | set(TABLE_SCRIPTS)
+    assert set(scripts) == set(VIEWER_SCRIPTS) | set(RUN_SCRIPTS) | set(TABLE_SCRIPTS) | set(SITE_SCRIPTS)
     assert script_files(VIEWER_SCRIPTS) == [scripts[name] for name in VIEWER_SCRIPTS]
     long = {name: n for name, p in scripts.items() if (n := len(p.read_text(encoding="utf-8").splitlines())) > 1000}
     assert long == {}

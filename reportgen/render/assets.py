@@ -32,6 +32,10 @@ TABLE_SCRIPTS: tuple[str, ...] = ("tables.js",)
 # Training-run pages: the run charts and the heads-across-checkpoints charts.
 RUN_SCRIPTS: tuple[str, ...] = BASE_SCRIPTS + ("runs.js", "run-heads.js")
 
+# Every page of the site, in <head> before Material's bundle: mkdocs.yml lists them in extra.polyfills
+# after the iframe-worker shim (render.mkdocs_config). search.js orders Material's search results.
+SITE_SCRIPTS: tuple[str, ...] = ("search.js",)
+
 
 def script_srcs(scripts: tuple[str, ...], to_root: str) -> list[str]:
     """The ``src`` of each script for a page whose path back to the site root is ``to_root`` ("../")."""

@@ -5,6 +5,9 @@
 - No ``extra_javascript``: the pages that need scripts list their own (``render.assets``).
 - The offline plugin adds ``https://unpkg.com/iframe-worker/shim`` to ``extra.polyfills`` unless a
   polyfill URL containing ``iframe-worker`` is listed, so we list our vendored copy.
+- ``extra.polyfills`` then lists ``render.assets.SITE_SCRIPTS`` (they run before Material's bundle):
+  ``search.js`` puts the search results whose title holds a hyphenated query term ("3-1", "wsc-016")
+  first. The search plugin itself keeps Material's defaults (separator, pipeline, fields).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import posixpath
 
 import yaml
 
+from reportgen.render.assets import ASSET_DIR, SITE_SCRIPTS
 from reportgen.render.text import html_text
 
 VIEWER_CSS = "assets/reportgen/viewer.css"
@@ -58,7 +62,8 @@ def mkdocs_config(manifest, context, docs_dir: str = "site_src", site_dir: str =
         },
         "plugins": ["search", "offline"],
         "hooks": [posixpath.join(docs_dir, HOOKS_FILE)],
-        "extra": {"polyfills": [SHIM_JS], "generator": False},
+        "extra": {"polyfills": [SHIM_JS] + [posixpath.join(ASSET_DIR, name) for name in SITE_SCRIPTS],
+                  "generator": False},
         "extra_css": [VIEWER_CSS, ATLAS_CSS, BEYOND_CSS],
         "nav": nav,
         "not_in_nav": "/examples/*.md\n/examples-*.md\n/heads/\n",

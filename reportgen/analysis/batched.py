@@ -12,11 +12,14 @@ Layout of a batch (``B`` examples, ``W`` = the longest one's token count): examp
 the model masks padded keys, so a real row gives padded columns exactly 0, and padded rows are never
 read. Masks are bool ``[B, W]``.
 
+The notebook analyses its one input through the same code, as a batch of one (:func:`analyse_one`).
+
 Pure functions: tensors in, tensors out, no I/O.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -24,6 +27,7 @@ import torch
 
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.analysis.per_example import coref_back_weights, coref_weights, span_tokens
+from reportgen.extract.attention import Batch
 
 _PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM, _ENT_N = range(len(PATTERNS))
 
@@ -415,3 +419,27 @@ def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[boo
             n = lengths[b]
             results[b].attention_f16 = np.ascontiguousarray(halves[:, at, :, :n, :n])
     return results
+
+
+def analyse_one(attention, special: np.ndarray, punct: np.ndarray, word: np.ndarray, coref_pairs=(),
+                q: list | None = None, k: list | None = None, viewer: bool = True) -> ExampleResult:
+    """One example through ``analyse_batch`` as a batch of one (no padding): the build's numbers for one
+    input (the notebook's path).
+
+    ``attention``: a float array ``[L, H, n, n]``, or per layer a ``[1, H, n, n]`` tensor (what a model
+    returns with ``output_attentions=True``; it stays on its device); it is analysed in float32, as the
+    build's batches. ``special``, ``punct``, ``word``: the tokens' arrays (``extract.tokens.Encoded``);
+    ``coref_pairs``: the example's coreference pairs; ``q``/``k``: per layer the ``[1, n, H*d]`` projections
+    (``extract.qk.QKCapture``) for the neuron view's vectors and error; ``viewer``: also quantise the
+    attention and the rollout.
+    """
+    if isinstance(attention, np.ndarray):
+        layers = [torch.from_numpy(np.ascontiguousarray(layer[None], dtype=np.float32)) for layer in attention]
+    else:
+        layers = [torch.as_tensor(layer).float() for layer in attention]
+    special = np.asarray(special, dtype=bool)
+    item = SimpleNamespace(n=int(special.size), special=special, punct=np.asarray(punct, dtype=bool),
+                           word=np.asarray(word))
+    heads = int(layers[0].shape[1])
+    batch = Batch([item], layers, q, k, heads)
+    return analyse_batch(batch, [list(coref_pairs)], [viewer], [q is not None], [False])[0]

@@ -121,3 +121,11 @@ def test_no_citation_of_documents_outside_the_repository():
     for name in ("README.md", "DEVELOPERS.md"):
         found += [f"{name}: {line}" for line in (ROOT / name).read_text(encoding="utf-8").splitlines() if pattern.search(line)]
     assert found == []
+
+
+def test_the_tests_reference_is_independent_of_the_analysis():
+    """tests/reference.py is the independent check of the batched analysis: it imports no reportgen.analysis."""
+    tree = ast.parse((ROOT / "tests" / "reference.py").read_text(encoding="utf-8"))
+    imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert [name for name in imported if name.startswith("reportgen.analysis") or name == "reportgen"] == []

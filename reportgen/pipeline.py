@@ -20,8 +20,6 @@ from tqdm import tqdm
 
 from reportgen.analysis.changes import load_previous
 from reportgen.analysis.collect import RecordCollector
-from reportgen.analysis.per_example import analyse_example, coref_back_weights
-from reportgen.analysis.rollout import rollout
 from reportgen.analysis.stage import SiteAnalysis, analyse_site
 from reportgen.errors import RunError, UserError, first_line
 from reportgen.extract.attention import iter_batches, plan_batches
@@ -34,7 +32,6 @@ from reportgen.incremental import BuildStamp
 from reportgen.models.threads import set_threads
 from reportgen.render.site import SiteWriter
 from reportgen.store.cache import Cache, TeeCache
-from reportgen.store.quantize import quantize
 from reportgen.store.record import Record
 
 
@@ -104,59 +101,6 @@ def run_date() -> str:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch else _dt.datetime.now(_dt.timezone.utc)
     return moment.strftime("%Y-%m-%d")
-
-
-def qk_softmax_error(q: np.ndarray, k: np.ndarray, attention: np.ndarray, causal: bool) -> float:
-    """Largest |softmax(q . k / sqrt(d)) - attention| when q, k are the stored float16 vectors.
-
-    This is the precision of the neuron view, stated on the page next to the attention's own bound.
-    """
-    import torch  # deferred: torch loads only when a model runs
-
-    qt = torch.from_numpy(np.ascontiguousarray(q)).float()
-    kt = torch.from_numpy(np.ascontiguousarray(k)).float()
-    scores = qt @ kt.transpose(-1, -2) / float(np.sqrt(q.shape[-1]))
-    if causal:
-        n = scores.shape[-1]
-        scores = scores.masked_fill(~torch.ones((n, n), dtype=torch.bool).tril(), float("-inf"))
-    probs = torch.softmax(scores, dim=-1).numpy()
-    return float(np.max(np.abs(probs - attention)))
-
-
-def make_record(model_slug: str, example, encoded, attention: np.ndarray, causal: bool,
-                extras: dict | None = None, heavy: bool = True) -> Record:
-    """Analyse one example's full-precision attention and keep what later steps need (numpy reference).
-
-    The build itself uses ``record_from_result`` on batched analysis (``analysis.batched``); this one-example
-    path defines what those records must hold, and the tests compare the two.
-
-    ``heavy`` false (an example without viewer pages): only scores and coreference weights are kept;
-    ``attention_q`` is an empty [L, H, 0, 0] array that still states the shape.
-    """
-    from reportgen.analysis.batched import ExampleResult  # deferred: analysis.batched loads torch, which only a model run needs
-
-    extras = dict(extras or {})
-    analysis = analyse_example(attention, encoded.special, encoded.punct, encoded.word, example.coref, causal=causal)
-    result = ExampleResult(analysis.sums.num, analysis.sums.count, analysis.coref, causal)
-    result.coref_back = coref_back_weights(lambda rows: attention[:, :, rows, :], encoded.word, example.coref)
-    if heavy:
-        result.attention_q = quantize(attention)
-        result.rollout_q = extras.pop("rollout_q", None)
-        if result.rollout_q is None:
-            result.rollout_q = quantize(rollout(attention))  # uint8 [L, n, n], from full precision
-        if "q" in extras:
-            result.qk = (extras.pop("q"), extras.pop("k"))
-            result.qk_error = qk_softmax_error(result.qk[0], result.qk[1], attention, causal)
-    return record_from_result(model_slug, example, encoded, result, extras)
-
-
-def is_causal(attention: np.ndarray) -> bool:
-    """True when no token attends to a later one (upper triangle all zero)."""
-    n = attention.shape[-1]
-    if n < 2:
-        return False
-    upper = np.triu(np.ones((n, n), dtype=bool), k=1)
-    return bool(np.all(attention[..., upper] == 0.0))
 
 
 class Progress:
@@ -386,8 +330,8 @@ def _device_type(device: str) -> str:
 def record_from_result(model_slug: str, example, encoded, result, extras: dict) -> Record:
     """The record of one example analysed in its batch (``analysis.batched.analyse_batch``).
 
-    Holds the same content as ``make_record`` on the example's own attention; an example without viewer
-    pages (``result.attention_q`` None) keeps an empty [L, H, 0, 0] ``attention_q`` that states the shape.
+    An example without viewer pages (``result.attention_q`` None) keeps an empty [L, H, 0, 0]
+    ``attention_q`` that states the shape.
     """
     layers, heads = result.num.shape[1:]
     extras = dict(extras)

@@ -153,3 +153,11 @@ def test_the_render_check_catches_functions_and_modules(tmp_path):
                    "from reportgen.analysis.stage import SiteAnalysis, SCORE_KEYS\n", encoding="utf-8")
     assert analysis_functions_used([bad]) == ["bad.py: reportgen.analysis.compare.pooled",
                                               "bad.py: reportgen.analysis.claims"]
+
+
+def test_the_tests_reference_is_independent_of_the_analysis():
+    """tests/reference.py is the independent check of the batched analysis: it imports no reportgen.analysis."""
+    tree = ast.parse((ROOT / "tests" / "reference.py").read_text(encoding="utf-8"))
+    imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert [name for name in imported if name.startswith("reportgen.analysis") or name == "reportgen"] == []

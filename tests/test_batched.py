@@ -1,24 +1,22 @@
 """The build's batched analysis (reportgen.analysis.batched) against the numpy reference, one example at a time.
 
 Every number the build stores is computed on padded batch tensors; here the same examples also go
-through the reference path (patterns.pattern_sums, coref.span_weights, rollout.rollout,
-store.quantize.quantize, pipeline.qk_softmax_error) on each example's own attention, for every tiny
-model family (GPT-2 is causal) and for the real MiniLM.
+through the tests-only numpy reference (tests/reference.py: pattern sums, coreference word weights both
+ways, rollout, quantisation, the neuron view's softmax error) on each example's own attention, for every
+tiny model family (GPT-2 is causal) and for the real MiniLM.
 """
 import numpy as np
 import pytest
 import torch
 
-from reportgen.analysis.batched import BatchMasks, analyse_batch, batch_rollout, layer_pattern_sums
-from reportgen.analysis.patterns import PATTERNS, pattern_sums
-from reportgen.analysis.rollout import rollout
+import reference as ref
+from reportgen.analysis.batched import BatchMasks, analyse_batch, analyse_one, batch_rollout, layer_pattern_sums
+from reportgen.analysis.patterns import PATTERNS
 from reportgen.extract.attention import iter_batches
 from reportgen.extract.qk import QKCapture
 from reportgen.extract.tokens import encode_example
 from reportgen.manifest import parse_manifest
 from reportgen.models.load import load_model
-from reportgen.pipeline import is_causal, make_record, qk_softmax_error
-from reportgen.store.quantize import quantize
 from test_extract import EXAMPLES
 from tiny import FAMILIES
 
@@ -86,30 +84,30 @@ def test_batched_analysis_equals_reference(families, family):
     for index, example in enumerate(manifest.examples):
         result, att, enc = out[index]
         assert att.shape[-1] == enc.n
-        causal = is_causal(att)
+        causal = ref.is_causal(att)
         if enc.n == 1:  # GPT-2's "I": its only row is forced, nothing to score whichever way it is read
             assert result.count.tolist() == [0] * len(PATTERNS)
         else:
             assert result.causal == causal == (family == "gpt2")
-        reference = make_record("m", example, enc, att, causal)
-        np.testing.assert_allclose(result.num, reference.sums_num, atol=1e-6, rtol=2e-7)  # float32 rows
-        np.testing.assert_array_equal(result.count, reference.sums_count)
+        q, k = result.qk
+        reference = ref.analyse_example(att, enc, example.coref, causal, qk=(q, k))
+        np.testing.assert_allclose(result.num, reference.num, atol=1e-6, rtol=2e-7)  # float32 rows
+        np.testing.assert_array_equal(result.count, reference.count)
         assert len(result.coref) == len(reference.coref) == len(example.coref)
         for mine, theirs in zip(result.coref, reference.coref):
             assert mine.shape == theirs.shape
             np.testing.assert_allclose(mine, theirs, atol=1e-9, rtol=0)
-        back = reference.extras
-        assert len(result.coref_back) == len(example.coref)
-        for index, mine in enumerate(result.coref_back):
-            np.testing.assert_allclose(mine, back[f"coref_back_{index}"], atol=1e-9, rtol=0)
+        assert len(result.coref_back) == len(reference.coref_back) == len(example.coref)
+        for mine, theirs in zip(result.coref_back, reference.coref_back):
+            assert mine.shape == theirs.shape
+            np.testing.assert_allclose(mine, theirs, atol=1e-9, rtol=0)
         if example.id == "truncated-pair":  # the second pronoun lies beyond max_length: left out
             assert result.coref_back[-1].size == 0
             assert result.coref[-1].size == 0 and (family != "bert" or result.coref[0].size > 0)
         np.testing.assert_array_equal(result.attention_q, reference.attention_q)  # same float64 rounding
-        assert np.abs(result.rollout_q.astype(int) - quantize(rollout(att)).astype(int)).max() <= 1
-        q, k = result.qk
+        assert np.abs(result.rollout_q.astype(int) - reference.rollout_q.astype(int)).max() <= 1
         assert q.dtype == np.float16 and q.shape[:3] == att.shape[:3]
-        assert result.qk_error == pytest.approx(qk_softmax_error(q, k, att, causal), abs=1e-6)
+        assert result.qk_error == pytest.approx(reference.qk_error, abs=1e-6)
         np.testing.assert_array_equal(result.attention_f16, att.astype(np.float16))
         if family == "gpt2":
             assert result.count[PATTERNS.index("next")] == 0
@@ -153,6 +151,28 @@ def test_some_examples_with_viewer_data(families, family):
         np.testing.assert_array_equal(full.attention_f16, part.attention_f16)
 
 
+@pytest.mark.parametrize("family", ["bert", "gpt2"])
+def test_analyse_one_is_the_build_on_a_batch_of_one(families, family):
+    """The notebook's entry (analyse_one, from one example's own attention array) gives the numbers of the
+    build's batches of one, and agrees with the reference."""
+    loaded, manifest = families(family)
+    alone, _ = analyse(loaded, manifest, max_tokens=1)
+    for index, example in enumerate(manifest.examples):
+        built, att, enc = alone[index]
+        one = analyse_one(att, enc.special, enc.punct, enc.word, example.coref)
+        np.testing.assert_array_equal(one.num, built.num)
+        np.testing.assert_array_equal(one.count, built.count)
+        assert one.causal == built.causal
+        for x, y in zip(one.coref + one.coref_back, built.coref + built.coref_back):
+            np.testing.assert_array_equal(x, y)
+        np.testing.assert_array_equal(one.attention_q, built.attention_q)
+        np.testing.assert_array_equal(one.rollout_q, built.rollout_q)
+        assert one.qk is None and one.attention_f16 is None
+        reference = ref.analyse_example(att, enc, example.coref)
+        np.testing.assert_allclose(one.num, reference.num, atol=1e-6, rtol=2e-7)
+        assert np.abs(one.rollout_q.astype(int) - reference.rollout_q.astype(int)).max() <= 1
+
+
 def test_light_examples_keep_only_scores(families):
     loaded, manifest = families("bert")
     out, _ = analyse(loaded, manifest, max_tokens=10**6, heavy=False)
@@ -175,7 +195,7 @@ def test_hand_made_batch():
     masks = BatchMasks.build([3, 4], special, punct, torch.tensor([False, False]))
     num = layer_pattern_sums(torch.from_numpy(a), masks)
     for b, (att, n) in enumerate([(first, 3), (second, 4)]):
-        expected = pattern_sums(att[None, None].astype(np.float64), special[b], punct[b])
+        expected = ref.pattern_sums(att[None, None].astype(np.float64), special[b], punct[b])
         np.testing.assert_allclose(num[b].numpy(), expected.num[:, 0], atol=1e-7)
     # example 0: from-positions 1, 2; prev = A[1,0] + A[2,1] = 0.5 + 0.3; next = A[1,2] = 0 (2 is last)
     assert num[0, PATTERNS.index("prev"), 0] == pytest.approx(0.8)
@@ -183,7 +203,7 @@ def test_hand_made_batch():
     assert num[0, PATTERNS.index("punct"), 0] == pytest.approx(0.0 + 0.5)
     np.testing.assert_array_equal(masks.counts()[0].numpy(), [2, 1, 2, 2, 2, 2, 2, 2, 1, 2])
     roll = batch_rollout([torch.from_numpy(a)])
-    np.testing.assert_allclose(roll[0, 0, :3, :3].numpy(), rollout(first[None, None])[0], atol=1e-12)
+    np.testing.assert_allclose(roll[0, 0, :3, :3].numpy(), ref.rollout(first[None, None])[0], atol=1e-12)
 
 
 @pytest.fixture(scope="module")
@@ -200,13 +220,12 @@ def test_real_model_batched_equals_reference(minilm):
     assert sizes == [len(manifest.examples)]
     for index, example in enumerate(manifest.examples):
         result, att, enc = out[index]
-        reference = make_record("m", example, enc, att, False)
-        np.testing.assert_allclose(result.num, reference.sums_num, atol=1e-6, rtol=2e-7)  # float32 rows
+        reference = ref.analyse_example(att, enc, example.coref, False, qk=result.qk)
+        np.testing.assert_allclose(result.num, reference.num, atol=1e-6, rtol=2e-7)  # float32 rows
         for mine, theirs in zip(result.coref, reference.coref):
             np.testing.assert_allclose(mine, theirs, atol=1e-9, rtol=0)
         np.testing.assert_array_equal(result.attention_q, reference.attention_q)
-        q, k = result.qk
-        assert result.qk_error == pytest.approx(qk_softmax_error(q, k, att, False), abs=1e-6)
+        assert result.qk_error == pytest.approx(reference.qk_error, abs=1e-6)
         assert 0 < result.qk_error < 0.01
 
 
@@ -250,7 +269,7 @@ def test_qk_softmax_errors_on_a_padded_batch_match_each_example_alone(causal_fla
     for b, n in enumerate(lengths):
         qs = q[b, :n].reshape(n, heads, d).transpose(0, 1).numpy().astype(np.float16)
         ks = k[b, :n].reshape(n, heads, d).transpose(0, 1).numpy().astype(np.float16)
-        expected = qk_softmax_error(qs, ks, attention[b, :, :n, :n].numpy(), causal_flags[b])
+        expected = ref.qk_softmax_error(qs, ks, attention[b, :, :n, :n].numpy(), causal_flags[b])
         assert float(errors[b]) == pytest.approx(expected, abs=1e-6)
         alone = qk_softmax_errors(q[b : b + 1, :n], k[b : b + 1, :n], attention[b : b + 1, :, :n, :n],
                                   real[b : b + 1, :n], causal[b : b + 1], heads)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import beyond_site
-from reportgen.store.quantize import quantize
+from reference import quantize, rollout
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +37,6 @@ def _attention(folder, a, b=None):
 
 
 def test_rollout_file_matches_an_independent_run(site):
-    from reportgen.analysis.rollout import rollout
-
     meta = data_object(site / "site_src" / "data" / "tiny-mlm" / "cat-food" / "meta.js")
     assert meta["rollout_file"] == "R.js" and "R_l" in meta["rollout_formula"]
     obj = data_object(site / "site_src" / "data" / "tiny-mlm" / "cat-food" / "R.js")

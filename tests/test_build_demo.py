@@ -1,7 +1,8 @@
 """End to end on the real all-MiniLM-L6-v2: demo manifest -> site_src -> mkdocs build.
 
 Scores in heads.json are checked against an independent recomputation from the raw attention,
-written here with plain loops over the definitions in ``reportgen.analysis.patterns``' docstring.
+written here with plain loops over the definitions in the docstring of
+``reportgen.analysis.batched.layer_pattern_sums``.
 """
 from __future__ import annotations
 

@@ -1,16 +1,17 @@
-"""Coreference weights, head scores and baselines on hand-made cases."""
+"""Coreference weights, head scores and baselines on hand-made cases (span weights: the tests-only reference
+``tests/reference.py``, which the build's per-word weights must match under the ``sum`` rule)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from reference import span_weights
 from reportgen.analysis.coref import (
     Baselines,
     coref_baselines,
     coref_scores,
     first_mentioned,
     nearest_preceding,
-    span_weights,
 )
 
 

@@ -18,6 +18,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+import reference as ref
 from reportgen.analysis.batched import analyse_batch, analyse_tensors, batch_rollout
 from reportgen.extract.attention import Batch
 from reportgen.extract.tokens import Encoded
@@ -122,15 +123,13 @@ def test_the_guard_catches_a_cpu_tensor_and_a_read_back():
 
 def test_host_results_match_the_per_example_reference_layout():
     """analyse_batch cuts the batch tensors into examples: coreference rows and q/k land on the right example."""
-    from reportgen.analysis.coref import span_weights
-
     batch, pairs = hand_made_batch([False, False, True])
     results = analyse_batch(batch, pairs, ALL, ALL, ALL)
     for b, (item, result) in enumerate(zip(batch.items, results)):
         n = item.n
         own = np.stack([a[b, :, :n, :n].numpy() for a in batch.attentions])
         for p, weights, back in zip(pairs[b], result.coref, result.coref_back):
-            expected = span_weights(own, np.array([p.pronoun.first + 1]), [np.array([c.first + 1]) for c in p.candidates])
+            expected = ref.span_weights(own, np.array([p.pronoun.first + 1]), [np.array([c.first + 1]) for c in p.candidates])
             np.testing.assert_allclose(weights[..., 0], expected, rtol=1e-6)  # one word per candidate
             to_pronoun = np.stack([own[:, :, c.first + 1, p.pronoun.first + 1] for c in p.candidates], axis=-1)
             np.testing.assert_allclose(back[..., 0], to_pronoun, rtol=1e-6)

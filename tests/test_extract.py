@@ -5,13 +5,14 @@ import types
 import numpy as np
 import pytest
 
+import reference as ref
 from reportgen.errors import RunError
 from reportgen.extract.attention import row_sum_error, run_batches
 from reportgen.extract.qk import QKCapture
 from reportgen.extract.tokens import encode_example, encode_examples
 from reportgen.manifest import parse_manifest
 from reportgen.models.load import load_model
-from reportgen.pipeline import BuildOptions, is_causal, make_record, run_model
+from reportgen.pipeline import BuildOptions, run_model
 from reportgen.store.cache import Cache
 from tiny import FAMILIES, HEADS, LAYERS
 
@@ -170,9 +171,9 @@ def test_attention_shape_rows_and_causality(tiny, family):
         assert att.shape == (LAYERS, HEADS, n, n) and att.dtype == np.float32
         assert np.all(att >= 0)
         np.testing.assert_allclose(att.sum(axis=-1), 1.0, atol=1e-5)
-        assert is_causal(att) == (family == "gpt2")
+        assert ref.is_causal(att) == (family == "gpt2")
     lower = np.tril(np.ones((4, 4)))
-    assert is_causal(lower / lower.sum(-1, keepdims=True)) and not is_causal(np.full((4, 4), 0.25))
+    assert ref.is_causal(lower / lower.sum(-1, keepdims=True)) and not ref.is_causal(np.full((4, 4), 0.25))
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -194,11 +195,11 @@ def test_batching_matches_one_at_a_time(tiny, family):
         assert a.shape == b.shape == (LAYERS, HEADS, n, n)
         np.testing.assert_allclose(a.sum(axis=-1), 1.0, atol=1e-5)
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
-        causal = is_causal(a)
-        ra = make_record("m", example, encoded[index], a, causal)
-        rb = make_record("m", example, encoded[index], b, causal)
-        np.testing.assert_allclose(ra.sums_num, rb.sums_num, atol=1e-5, rtol=0)
-        np.testing.assert_array_equal(ra.sums_count, rb.sums_count)
+        causal = ref.is_causal(a)
+        ra = ref.analyse_example(a, encoded[index], example.coref, causal)
+        rb = ref.analyse_example(b, encoded[index], example.coref, causal)
+        np.testing.assert_allclose(ra.num, rb.num, atol=1e-5, rtol=0)
+        np.testing.assert_array_equal(ra.count, rb.count)
         if example.coref:
             np.testing.assert_allclose(ra.coref, rb.coref, atol=1e-5, rtol=0)
 

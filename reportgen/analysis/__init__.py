@@ -1,6 +1,7 @@
-"""Pure numpy analysis of attention: pattern scores, head labels, coreference, statistics.
+"""Analysis of attention: pattern scores, head labels, coreference, statistics.
 
-No I/O and no torch: arrays in, arrays out. Layer and head numbers are 0-based.
+No I/O: arrays in, arrays out. Layer and head numbers are 0-based. The per-example numbers are computed
+in torch by ``analysis.batched`` (not imported here: it loads torch); everything exported here is numpy.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from .coref import (
     coref_scores,
     first_mentioned,
     nearest_preceding,
-    span_weights,
 )
 from .labels import (
     LABEL_PATTERN,
@@ -28,7 +28,6 @@ from .patterns import (
     finalize,
     pattern_ci,
     pattern_index,
-    pattern_sums,
     pool,
     stack_sums,
 )
@@ -50,13 +49,11 @@ __all__ = [
     "family_verdict",
     "PATTERNS",
     "PatternSums",
-    "pattern_sums",
     "finalize",
     "pattern_index",
     "pattern_ci",
     "pool",
     "stack_sums",
-    "span_weights",
     "CorefResult",
     "coref_scores",
     "Baselines",

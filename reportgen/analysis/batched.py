@@ -1,11 +1,15 @@
-"""Per-example analysis computed on a padded batch, in torch: the build's fast path.
+"""Per-example analysis computed on a padded batch, in torch: the one production path of every per-example number.
 
-The definitions are those of the numpy reference modules, which work on one example at a time:
-``patterns.pattern_sums`` (score numerators), ``rollout.rollout`` (attention rollout) and
-``coref.span_weights`` (pronoun -> candidate weights). Here the same numbers come straight from the
-batch tensors the model returned, before anything is copied out, so the work runs on every torch
-thread and no example's attention is copied unless its viewer pages need it.
-``tests/test_batched.py`` checks that both paths agree on real model output.
+The build analyses each forward pass's batch here, and the notebook passes its one input through the same
+code as a batch of one (:func:`analyse_one`), so both give the same numbers. Each number is defined in the
+docstring of the function that computes it: the pattern scores in :func:`layer_pattern_sums` (from-positions
+in :class:`BatchMasks`), causality in :func:`causal_rows`, attention rollout in :func:`batch_rollout`, the
+neuron view's precision in :func:`qk_softmax_errors`; the coreference weights in
+``analysis.coref.pronoun_word_weights`` and ``analysis.per_example.coref_back_weights``, which run on the
+rows gathered here. The numbers come straight from the batch tensors the model returned, before anything is
+copied out, so the work runs on every torch thread and no example's attention is copied unless its viewer
+pages need it. ``tests/reference.py`` recomputes each of them with plain numpy on one example's own
+attention, and ``tests/test_batched.py`` checks that both agree on real model output.
 
 Layout of a batch (``B`` examples, ``W`` = the longest one's token count): example ``b`` holds its
 ``n_b`` tokens in positions ``0 .. n_b-1`` (right padding). Attention of one layer is ``[B, H, W, W]``;
@@ -17,6 +21,7 @@ Pure functions: tensors in, tensors out, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -24,6 +29,8 @@ import torch
 
 from reportgen.analysis.patterns import PATTERNS
 from reportgen.analysis.per_example import coref_back_weights, coref_weights, span_tokens
+from reportgen.extract.attention import Batch
+from reportgen.store.quantize import STEPS
 
 _PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM, _ENT_N = range(len(PATTERNS))
 
@@ -32,8 +39,9 @@ _PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM, _ENT_N = rang
 class BatchMasks:
     """Where each pattern looks, per example of a batch (bool ``[B, W]`` each).
 
-    real: position < n_b. from_: real, not special and not forced (the from-set F of ``patterns``: row 0
-    of a causal example and the row of a one-token example can only attend to themselves).
+    real: position < n_b. from_: real, not special and not forced (the from-set F of
+    :func:`layer_pattern_sums`: row 0 of a causal example and the row of a one-token example can only
+    attend to themselves).
     entropy_weight: float ``[B, W]``, ``1 / ln k`` on from-positions (k: positions the row may attend to,
     n_b or, causal, i + 1), else 0 (``entropy_norm``).
     prev: from-positions with a previous token (i >= 1). next: from-positions with a next token
@@ -125,13 +133,14 @@ class BatchMasks:
 
 
 def causal_rows(layers: list[torch.Tensor], real: torch.Tensor) -> torch.Tensor:
-    """bool ``[B]``: no real token of example b attends to a later position, in any layer or head.
+    """bool ``[B]``: example b is causal, i.e. no real token attends to a later position (``A[l, h, i, j]`` is
+    exactly 0 for every ``j > i``), in any layer or head; an example of one token is not causal (nothing
+    to tell).
 
-    (``pipeline.is_causal`` per example.) A bidirectional model gives the first token's row positive
-    weight on later tokens, so the first rows settle nearly every example; only examples whose first
-    rows look causal get the full upper-triangle check.
+    A bidirectional model gives the first token's row positive weight on later tokens, so the first rows
+    settle nearly every example; only examples whose first rows look causal get the full upper-triangle check.
     """
-    if layers[0].shape[-1] < 2:  # every example has one token: nothing to tell (``pipeline.is_causal``)
+    if layers[0].shape[-1] < 2:  # every example has one token: nothing to tell
         return torch.zeros(layers[0].shape[0], dtype=torch.bool, device=layers[0].device)
     first = torch.stack([a[:, :, 0, 1:].flatten(1).abs().amax(dim=1) for a in layers]).amax(dim=0) == 0
     if first.device.type == "cpu" and not bool(first.any()):
@@ -144,7 +153,39 @@ def causal_rows(layers: list[torch.Tensor], real: torch.Tensor) -> torch.Tensor:
 
 
 def layer_pattern_sums(attention: torch.Tensor, masks: BatchMasks) -> torch.Tensor:
-    """Pattern numerators of one layer: float64 ``[B, P, H]``, order of ``PATTERNS``.
+    """Pattern numerators of one layer: float64 ``[B, P, H]``, order of ``PATTERNS``; the counts are
+    ``BatchMasks.counts``. This is where the pattern scores are defined.
+
+    For one example, ``A[h, i, j]`` is the attention from token ``i`` to token ``j`` (``n`` tokens). ``F`` is
+    the from-set: the positions that are not special tokens and not *forced*; a forced row is one whose
+    token can attend only to itself (row 0 of a causal model, the only row of a one-token example) and
+    says nothing about the head. Every score is a mean over from-positions ``i``; the numerator (a sum over
+    ``i``) and the count (number of ``i``) are kept apart so that examples pool token-weighted: sum
+    numerators and counts over examples, then divide (``patterns.finalize``).
+
+    ============  ===========================================================  ======================
+    pattern       numerator (sum over the from-positions ``i``)                from-positions
+    ============  ===========================================================  ======================
+    prev          ``A[i, i-1]``                                                ``i in F, i >= 1``
+    next          ``A[i, i+1]``                                                ``i in F, i <= n-2``
+    self          ``A[i, i]``                                                  ``F``
+    cls           ``A[i, 0]`` (the first token: [CLS] / <s>)                   ``F``
+    sep           ``sum_j A[i, j]`` over special ``j >= 1``                     ``F``
+    punct         ``sum_j A[i, j]`` over non-special punctuation ``j``          ``F``
+    entropy       ``-sum_j A[i, j] ln A[i, j]`` in nats (``0 ln 0 = 0``)        ``F``
+    prev_argmax   ``1`` if ``argmax_j A[i, j] == i-1`` else ``0``              same as prev
+    next_argmax   ``1`` if ``argmax_j A[i, j] == i+1`` else ``0``              same as next
+    entropy_norm  ``H(row i) / ln k_i``, ``k_i`` = positions row ``i`` may       ``F``
+                  attend to (``n``; causal: ``i + 1``); unitless, in [0, 1]
+    ============  ===========================================================  ======================
+
+    A causal model cannot attend to ``i+1``: ``next`` and ``next_argmax`` are not defined there (numerator
+    and count 0, ``finalize`` gives nan). Punctuation tokens are non-special tokens whose text without
+    subword markers is all Unicode punctuation (``extract.tokens``). ``entropy_norm`` is length-aware
+    breadth: 1 for a row spread evenly over every position it may attend to, 0 for a row on one token,
+    whatever the example's length (raw entropy is at most ``ln k``, so a fixed bar in nats cannot be
+    reached by short rows). Argmax ties resolve to the first index. Attention scores are fractions of one
+    row (unitless, each row sums to 1); entropy is in nats.
 
     ``attention`` is float32 ``[B, H, W, W]``. Per-row values (a sum over one row's columns) are float32,
     about 1e-7 relative; the sums over an example's rows are float64. The self, [CLS], prev, next,
@@ -195,7 +236,19 @@ def argmax_is(first_max: torch.Tensor, offset: int) -> torch.Tensor:
 
 
 def batch_rollout(layers: list[torch.Tensor], residual: float = 0.5) -> torch.Tensor:
-    """Attention rollout (``rollout.rollout``) of a padded batch: float64 ``[B, L, W, W]``.
+    """Attention rollout (Abnar & Zuidema 2020, "Quantifying Attention Flow in Transformers") of a padded
+    batch: float64 ``[B, L, W, W]``, ``out[b, l] = R_l`` of example b.
+
+    For layer l, average the attention over heads and add the residual connection as an identity,
+
+        Â_l = rownorm(0.5 * mean_h A_l[h] + 0.5 * I)   (every row renormalised to sum to 1),
+
+    and multiply the layers, first layer rightmost: ``R_0 = Â_0``, ``R_l = Â_l R_(l-1)`` (so ``R_(L-1) =
+    Â_(L-1) ... Â_1 Â_0``). ``R_l[i, j]`` is how much of token j's input embedding flows into token i's
+    representation after layer l (0-based layers); unitless. Products of row-stochastic matrices are
+    row-stochastic, so every row sums to 1 and the rollout is quantised like attention (uint8, error at
+    most 1/510). ``residual`` is the identity's weight (0.5 above). Computed in float64 from the float32
+    attention.
 
     ``layers`` are the [B, H, W, W] attentions. An example's own block ``[:n, :n]`` equals its
     unpadded rollout: a real row gives padded columns weight 0, so padded tokens never feed real ones.
@@ -213,16 +266,21 @@ def batch_rollout(layers: list[torch.Tensor], residual: float = 0.5) -> torch.Te
 
 
 def quantize_tensor(values: torch.Tensor) -> torch.Tensor:
-    """``store.quantize.quantize`` in torch: round(255 * a) as uint8, computed in float64 (same bits)."""
-    return values.double().mul_(255.0).round_().to(torch.uint8)  # softmax weights lie in [0, 1]
+    """Attention (or rollout) in [0, 1] to uint8: ``round(255 * a)``, half to even, computed in float64; the
+    scheme of ``store.quantize`` (``dequantize`` reads it back within 1/510)."""
+    return values.double().mul_(float(STEPS)).round_().to(torch.uint8)  # softmax weights lie in [0, 1]
 
 
 def qk_softmax_errors(q: torch.Tensor, k: torch.Tensor, attention: torch.Tensor, real: torch.Tensor,
                       causal: torch.Tensor, heads: int) -> torch.Tensor:
-    """Largest |softmax(q . k / sqrt(d)) - A| per example when q and k are rounded to float16: ``[B]``.
+    """The neuron view's precision for one layer: float64 ``[B]``, per example the largest over heads and
+    real rows ``i`` and columns ``j`` of ``|softmax_j(q_i . k_j / sqrt(d)) - A[i, j]|``, where ``q_i``, ``k_j`` are
+    the query and key vectors of head size ``d`` rounded to float16 (as the viewer stores them) and the
+    softmax runs over the positions the row may attend to (causal: ``j <= i``). Unitless (a fraction of a
+    row); the record's ``qk_error`` is the largest over layers. Computed in float32.
 
-    ``q``, ``k``: one layer's projections ``[B, W, H*d]``; ``attention`` ``[B, H, W, W]``. This is the
-    precision of the neuron view (``pipeline.qk_softmax_error`` for one example).
+    ``q``, ``k``: one layer's projections ``[B, W, H*d]``; ``attention`` ``[B, H, W, W]``; ``real``: bool
+    ``[B, W]``; ``causal``: bool ``[B]`` (:func:`causal_rows`).
     """
     count, width, hidden = q.shape
     d = hidden // heads
@@ -415,3 +473,27 @@ def analyse_batch(batch, coref_pairs: list, heavy: list[bool], want_qk: list[boo
             n = lengths[b]
             results[b].attention_f16 = np.ascontiguousarray(halves[:, at, :, :n, :n])
     return results
+
+
+def analyse_one(attention, special: np.ndarray, punct: np.ndarray, word: np.ndarray, coref_pairs=(),
+                q: list | None = None, k: list | None = None, viewer: bool = True) -> ExampleResult:
+    """One example through ``analyse_batch`` as a batch of one (no padding): the build's numbers for one
+    input (the notebook's path).
+
+    ``attention``: a float array ``[L, H, n, n]``, or per layer a ``[1, H, n, n]`` tensor (what a model
+    returns with ``output_attentions=True``; it stays on its device); it is analysed in float32, as the
+    build's batches. ``special``, ``punct``, ``word``: the tokens' arrays (``extract.tokens.Encoded``);
+    ``coref_pairs``: the example's coreference pairs; ``q``/``k``: per layer the ``[1, n, H*d]`` projections
+    (``extract.qk.QKCapture``) for the neuron view's vectors and error; ``viewer``: also quantise the
+    attention and the rollout.
+    """
+    if isinstance(attention, np.ndarray):
+        layers = [torch.from_numpy(np.ascontiguousarray(layer[None], dtype=np.float32)) for layer in attention]
+    else:
+        layers = [torch.as_tensor(layer).float() for layer in attention]
+    special = np.asarray(special, dtype=bool)
+    item = SimpleNamespace(n=int(special.size), special=special, punct=np.asarray(punct, dtype=bool),
+                           word=np.asarray(word))
+    heads = int(layers[0].shape[1])
+    batch = Batch([item], layers, q, k, heads)
+    return analyse_batch(batch, [list(coref_pairs)], [viewer], [q is not None], [False])[0]

@@ -5,8 +5,8 @@ data out. ``load_previous`` finds the previous run's heads files in a built ``si
 a ``data/`` folder, a folder of heads files (searched recursively) or a single heads file.
 
 A change is an absolute difference ``|after - before| > threshold`` of one score of one head: the
-pattern scores of ``reportgen.analysis.patterns`` (``prev``, ``next``, ..., ``entropy`` in nats) and the
-coreference accuracy (``coref_accuracy``). Models are matched by their manifest ``id``.
+pattern scores (``reportgen.analysis.patterns.PATTERNS``: ``prev``, ``next``, ..., ``entropy`` in nats) and
+the coreference accuracy (``coref_accuracy``). Models are matched by their manifest ``id``.
 """
 from __future__ import annotations
 

@@ -1,13 +1,10 @@
 """Coreference antecedent selection by attention heads (Clark et al. 2019 style).
 
-The attention of a pronoun to a span ``S`` (a word or a phrase) is
-
-    W[S] = mean over the pronoun's pieces i of (sum over all pieces j of S of A[i, j])
-
-i.e. the fraction of one attention row (unitless, in [0, 1] for a span inside the row)
-that the average pronoun piece gives to ``S``. A head is *right* on a pair when the
-antecedent has strictly the largest ``W`` among the candidates; a tie for the maximum is
-not right. accuracy = right / pairs; mass = mean ``W[antecedent]`` over pairs.
+The pronoun's attention to each word of each candidate is :func:`pronoun_word_weights` (the definition);
+the span rule (``analysis.spans.aggregate_span``) makes one value ``W`` per candidate of it. A head is
+*right* on a pair when the antecedent has strictly the largest ``W`` among the candidates
+(:func:`coref_scores`); then accuracy = right / pairs and mass = mean ``W[antecedent]`` over pairs.
+Baselines that choose without attention: :func:`coref_baselines`.
 """
 from __future__ import annotations
 
@@ -17,63 +14,17 @@ from typing import Sequence
 import numpy as np
 
 
-def span_weights(
-    att: np.ndarray,
-    pronoun_tokens: np.ndarray,
-    span_tokens: Sequence[np.ndarray],
-) -> np.ndarray:
-    """Attention weight ``W[L, H, C]`` from the pronoun to each of ``C`` candidate spans.
-
-    Args:
-        att: attention ``[L, H, n, n]`` (float32 or float64), computed in float64.
-        pronoun_tokens: int ``[k]`` token positions of the pronoun's pieces (k >= 1).
-        span_tokens: one int array of token positions per candidate span (each non-empty;
-            repeated positions count once; spans may overlap).
-
-    Returns:
-        float64 ``[L, H, C]``.
-
-    Raises:
-        ValueError: an empty pronoun or span (e.g. cut off by truncation; the caller should
-            drop such pairs) or a position outside ``0..n-1``.
-    """
-    att = np.asarray(att)
-    if att.ndim != 4 or att.shape[2] != att.shape[3]:
-        raise ValueError(f"attention must have shape [L, H, n, n], got {att.shape}")
-    n = att.shape[2]
-    p = np.asarray(pronoun_tokens, dtype=np.intp).reshape(-1)
-    if p.size == 0:
-        raise ValueError("the pronoun has no tokens")
-    if len(span_tokens) == 0:
-        raise ValueError("no candidate spans")
-    _check_positions(p, n, "pronoun")
-    return pronoun_span_weights(att[:, :, p, :], span_tokens)
-
-
-def pronoun_span_weights(rows: np.ndarray, span_tokens: Sequence[np.ndarray]) -> np.ndarray:
-    """``span_weights`` from the pronoun's own attention rows ``[L, H, k, n]`` (float64 inside).
-
-    The mean over the pronoun's ``k`` pieces of each row's total on a candidate span: ``W[L, H, C]``.
-    """
-    n = rows.shape[-1]
-    member = np.zeros((n, len(span_tokens)))
-    for c, s in enumerate(span_tokens):
-        s = np.asarray(s, dtype=np.intp).reshape(-1)
-        if s.size == 0:
-            raise ValueError(f"candidate span {c} has no tokens")
-        _check_positions(s, n, f"candidate span {c}")
-        member[s, c] = 1.0
-    return (np.asarray(rows, dtype=np.float64) @ member).mean(axis=2)  # [L, H, C]
-
-
 def pronoun_word_weights(rows: np.ndarray, word_tokens: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
-    """Per candidate and word, the pronoun's attention to that word: ``[L, H, C, Wmax]`` float64.
+    """The pronoun's attention to every word of every candidate: float64 ``[L, H, C, Wmax]``.
 
-    ``rows``: the pronoun's attention rows ``[L, H, k, n]``. ``word_tokens[c][w]``: token positions of word
-    ``w`` of candidate ``c`` (may be empty: a word cut off by truncation). Entry ``[l, h, c, w]`` is the
-    mean over the ``k`` pronoun pieces of the row's total on word ``w``'s pieces; nan where the word has
-    no piece or candidate ``c`` has fewer than ``Wmax`` words. ``spans.aggregate_span`` turns it into one
-    value per candidate; with the ``sum`` rule that equals :func:`pronoun_span_weights` on disjoint words.
+    Entry ``[l, h, c, w]`` is the mean over the pronoun's ``k`` pieces ``i`` of the sum over the pieces ``j``
+    of word ``w`` of candidate ``c`` of ``A[l, h, i, j]``: the share of the average pronoun piece's attention
+    row that lands on the word (unitless, in [0, 1]). nan where the word has no piece (cut off by
+    truncation) or candidate ``c`` has fewer than ``Wmax`` words. ``spans.aggregate_span`` turns it into one
+    value per candidate (with the ``sum`` rule: the share of the row on the whole candidate).
+
+    ``rows``: the pronoun's attention rows ``[L, H, k, n]`` (computed in float64). ``word_tokens[c][w]``:
+    token positions of word ``w`` of candidate ``c`` (may be empty).
     """
     n = rows.shape[-1]
     width = max((len(words) for words in word_tokens), default=0)
@@ -128,7 +79,7 @@ def coref_scores(
     """Score every head on every pair.
 
     Args:
-        weights: one ``[L, H, C_k]`` array per pair (``span_weights``); the number of
+        weights: one ``[L, H, C_k]`` array per pair (``pronoun_word_weights`` under a span rule); the number of
             candidates may differ between pairs. nan entries mark absent candidates (so a
             nan-padded ``[pairs, L, H, C]`` array also works) and never win.
         antecedent_index: per pair, the index of the antecedent among its candidates.

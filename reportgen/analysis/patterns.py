@@ -1,35 +1,11 @@
-"""Token-level attention pattern scores (definitions below; docs/architecture.md lists where each score lives).
+"""Token-level attention pattern scores: their names, per-example numerators and counts, pooling and intervals.
 
-For one example, ``A[l, h, i, j]`` is the attention from token ``i`` to token ``j``
-(``n`` tokens, no padding). ``F`` is the set of positions that are not special tokens
-that the row may choose from (the *from-set*): a *forced* row, one whose token can attend only to itself
-(row 0 of a causal model, the only row of a one-token example), says nothing about the head and is left
-out of every score. Every score is a mean over from-positions ``i``; we keep the
-numerator (a sum over ``i``) and the count (number of ``i``) separately so that
-examples pool token-weighted: sum numerators and counts over examples, then divide.
-
-========  ==========================================================  =====================
-pattern   numerator (sum over the from-positions ``i``)               from-positions
-========  ==========================================================  =====================
-prev      ``A[i, i-1]``                                               ``i in F, i >= 1``
-next      ``A[i, i+1]``                                               ``i in F, i <= n-2``
-self      ``A[i, i]``                                                 ``F``
-cls       ``A[i, 0]`` (the first token: [CLS] / <s>)                  ``F``
-sep       ``sum_j A[i, j]`` over special ``j >= 1``                    ``F``
-punct     ``sum_j A[i, j]`` over non-special punctuation ``j``         ``F``
-entropy   ``-sum_j A[i, j] ln A[i, j]`` in nats (``0 ln 0 = 0``)       ``F``
-prev_argmax  ``1`` if ``argmax_j A[i, j] == i-1`` else ``0``           same as prev
-next_argmax  ``1`` if ``argmax_j A[i, j] == i+1`` else ``0``           same as next
-entropy_norm ``H(row i) / ln k_i``, ``k_i`` = positions row ``i`` may    ``F``
-          attend to (``n``; causal: ``i + 1``); unitless, in [0, 1]
-========  ==========================================================  =====================
-
-``entropy_norm`` is length-aware breadth: 1 for a row spread evenly over every position it may attend
-to, 0 for a row on one token, whatever the example's length (raw entropy is at most ``ln k``, so a fixed
-entropy bar in nats cannot be reached by short rows).
-
-Argmax ties resolve to the first index (``numpy.argmax``). Attention scores are
-fractions of one row (unitless, each row sums to 1); entropy is in nats.
+The scores are defined, with their units, where they are computed: ``analysis.batched.layer_pattern_sums``
+(one table of numerators and from-positions; ``docs/architecture.md`` lists where each score lives).
+Every score is a mean over an example's from-positions; its numerator (a sum over those positions) and
+count are kept apart so that examples pool token-weighted: sum numerators and counts over examples, then
+divide (:func:`finalize`). Attention scores are fractions of one row (unitless); entropy is in nats;
+``entropy_norm`` is unitless, in [0, 1].
 """
 from __future__ import annotations
 
@@ -53,7 +29,6 @@ PATTERNS: tuple[str, ...] = (
     "entropy_norm",
 )
 _INDEX = {name: k for k, name in enumerate(PATTERNS)}
-_PREV, _NEXT, _SELF, _CLS, _SEP, _PUNCT, _ENT, _PREV_AM, _NEXT_AM, _ENT_N = range(len(PATTERNS))
 
 
 def pattern_index(name: str) -> int:
@@ -112,86 +87,6 @@ class PatternSums:
         if isinstance(other, (int, float)) and other == 0:
             return PatternSums(self.num.copy(), self.count.copy())
         return NotImplemented
-
-
-def pattern_sums(
-    att: np.ndarray,
-    special: np.ndarray,
-    punct: np.ndarray,
-    causal: bool = False,
-) -> PatternSums:
-    """Pattern numerators and counts of one example.
-
-    Args:
-        att: attention ``[L, H, n, n]`` (float32 or float64; rows sum to 1). Sums are
-            accumulated in float64.
-        special: bool ``[n]``, True for tokens the tokenizer marks special.
-        punct: bool ``[n]``, True for non-special tokens whose text without subword
-            markers is all Unicode punctuation (computed by the caller). Entries that are
-            also special are ignored.
-        causal: True for a causal (decoder) model. Such a model cannot attend to ``i+1``,
-            so ``next`` and ``next_argmax`` are not defined: their numerators and counts
-            are 0 (``finalize`` gives nan). Its row 0 is forced (it can only attend to itself) and
-            is no from-position. All other patterns are computed as usual.
-
-    Returns:
-        :class:`PatternSums` with ``num [P, L, H]`` and ``count [P]``.
-
-    Vectorised over layers' heads; loops only over layers to bound memory (one layer's
-    from-rows in float64 at a time).
-    """
-    att = np.asarray(att)
-    if att.ndim != 4 or att.shape[2] != att.shape[3]:
-        raise ValueError(f"attention must have shape [L, H, n, n], got {att.shape}")
-    L, H, n, _ = att.shape
-    special = np.asarray(special, dtype=bool)
-    punct = np.asarray(punct, dtype=bool)
-    if special.shape != (n,) or punct.shape != (n,):
-        raise ValueError(
-            f"special and punct must have shape [{n}], got {special.shape} and {punct.shape}"
-        )
-
-    position = np.arange(n)
-    choices = position + 1 if causal else np.full(n, n)  # k_i: positions row i may attend to
-    F = np.flatnonzero(~special & (choices > 1))  # from-positions: not special, not forced
-    f = F.size
-    prev_local = np.flatnonzero(F >= 1)  # indices into F
-    next_local = np.array([], dtype=np.intp) if causal else np.flatnonzero(F <= n - 2)
-    prev_rows, next_rows = F[prev_local], F[next_local]
-
-    count = np.zeros(len(PATTERNS))
-    count[[_SELF, _CLS, _SEP, _PUNCT, _ENT, _ENT_N]] = f
-    count[[_PREV, _PREV_AM]] = prev_local.size
-    count[[_NEXT, _NEXT_AM]] = next_local.size
-    num = np.zeros((len(PATTERNS), L, H))
-    if f == 0:
-        return PatternSums(num, count)
-
-    sep_cols = special.copy()
-    sep_cols[0] = False  # special positions j >= 1
-    punct_cols = punct & ~special
-    col_masks = np.stack([sep_cols, punct_cols], axis=1).astype(np.float64)  # [n, 2]
-    local = np.arange(f)
-    inv_log_k = 1.0 / np.log(choices[F].astype(np.float64))  # k >= 2 on every from-position
-
-    for l in range(L):
-        rows = np.asarray(att[l][:, F, :], dtype=np.float64)  # [H, f, n]
-        num[_PREV, l] = rows[:, prev_local, prev_rows - 1].sum(axis=-1)
-        num[_NEXT, l] = rows[:, next_local, next_rows + 1].sum(axis=-1)
-        num[_SELF, l] = rows[:, local, F].sum(axis=-1)
-        num[_CLS, l] = rows[:, :, 0].sum(axis=-1)
-        masked = (rows @ col_masks).sum(axis=1)  # [H, 2]
-        num[_SEP, l] = masked[:, 0]
-        num[_PUNCT, l] = masked[:, 1]
-        positive = rows > 0
-        logs = np.log(np.where(positive, rows, 1.0))  # log(1) = 0 where A == 0
-        row_entropy = -(rows * logs).sum(axis=2)  # [H, f] nats
-        num[_ENT, l] = row_entropy.sum(axis=1)
-        num[_ENT_N, l] = (row_entropy * inv_log_k).sum(axis=1)
-        argmax = rows.argmax(axis=-1)  # [H, f], first index on ties
-        num[_PREV_AM, l] = (argmax[:, prev_local] == prev_rows - 1).sum(axis=-1)
-        num[_NEXT_AM, l] = (argmax[:, next_local] == next_rows + 1).sum(axis=-1)
-    return PatternSums(num, count)
 
 
 def reachable_rows(special: np.ndarray, punct: np.ndarray, causal: bool = False) -> dict[str, int]:

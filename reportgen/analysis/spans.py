@@ -1,8 +1,7 @@
 """How a mention of several words gets one attention value: the span rule (``settings.coref_span``).
 
-The attention a pronoun gives one *word* ``w`` is ``W[w]`` = mean over the pronoun's pieces ``i`` of the sum
-over ``w``'s pieces ``j`` of ``A[i, j]`` (a fraction of one attention row, unitless). A candidate mention
-``S`` of several words then gets, by rule:
+The attention a pronoun gives one *word* ``w``, ``W[w]``, is defined in ``coref.pronoun_word_weights`` (a
+fraction of one attention row, unitless). A candidate mention ``S`` of several words then gets, by rule:
 
 - ``mean`` (default): the mean of ``W[w]`` over the words of ``S``: length-neutral, a two-word mention
   is not favoured over a one-word one for having more words to collect attention on;

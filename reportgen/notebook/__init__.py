@@ -24,15 +24,12 @@ from types import SimpleNamespace
 import numpy as np
 
 from reportgen.analysis.labels import strongest_label
-from reportgen.analysis.patterns import finalize
-from reportgen.analysis.per_example import analyse_example
-from reportgen.analysis.rollout import rollout
+from reportgen.analysis.patterns import PatternSums, finalize
 from reportgen.notebook.convert import TokenInfo, attention_array, prettify, token_info
-from reportgen.pipeline import is_causal
 from reportgen.render.beyond import ROLLOUT_FILE, ROLLOUT_FORMULA
 from reportgen.render.payload import Base64, layer_object, meta_object, qk_object
 from reportgen.render.standalone import data_text, fragment, page
-from reportgen.store.quantize import MAX_ERROR, quantize
+from reportgen.store.quantize import MAX_ERROR
 
 __all__ = ["head_view", "model_view", "neuron_view", "show", "share_code", "NotebookHTML", "views_html"]
 
@@ -113,22 +110,30 @@ def _deliver(result: NotebookHTML, html_action: str):
     return None
 
 
-def _labels(att: np.ndarray, info: TokenInfo, causal: bool) -> tuple[list[list[str | None]], dict]:
-    """Strongest label per head and the pattern scores of this one input (reportgen.analysis)."""
-    analysis = analyse_example(att, info.special, info.punct, info.word, (), causal=causal)
-    patterns = finalize(analysis.sums)
-    return strongest_label(patterns), patterns
+def _analyse(att: np.ndarray, info: TokenInfo):
+    """The build's analysis of this one input (``analysis.batched.analyse_one``, a batch of one): pattern
+    numerators and counts, causality, the attention and its rollout quantised to uint8."""
+    from reportgen.analysis.batched import analyse_one  # deferred: loads torch (importing the notebook does not)
+
+    return analyse_one(att, info.special, info.punct, info.word)
+
+
+def _strongest_labels(analysed) -> list[list[str | None]]:
+    """Strongest label per head on this one input, from its pattern scores (``analysis.labels``)."""
+    return strongest_label(finalize(PatternSums(analysed.num, analysed.count)))
 
 
 def build_view(att: np.ndarray, tokens: list[str], info: TokenInfo, *, view: str = "head", layer: int | None = None,
                heads: list[int] | None = None, dark: bool = False, model_name: str = "attention",
                qk: tuple[np.ndarray, np.ndarray] | None = None, qk_max_error: float | None = None,
                with_rollout: bool = True, token: int | None = None, caption: str = "",
-               labels: list[list[str | None]] | None = None, uid: str | None = None) -> NotebookHTML:
+               labels: list[list[str | None]] | None = None, uid: str | None = None,
+               analysed=None) -> NotebookHTML:
     """The fragment of one input: ``att`` float [L, H, n, n] (full precision), ``tokens`` as shown.
 
     ``qk``: query and key vectors, float16 [L, H, n, d] each (the neuron view); ``layer``/``heads``/
-    ``token``: the initial state; ``uid``: container id suffix (default: random, unique per call).
+    ``token``: the initial state; ``uid``: container id suffix (default: random, unique per call);
+    ``analysed``: :func:`_analyse` of this input when already done (else done here).
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
@@ -138,10 +143,12 @@ def build_view(att: np.ndarray, tokens: list[str], info: TokenInfo, *, view: str
     uid = uid or uuid.uuid4().hex[:12]
     example = f"nb-{uid}"
     key = f"notebook/{example}"
-    causal = is_causal(att)
+    if analysed is None:
+        analysed = _analyse(att, info)
+    causal = analysed.causal
     if labels is None:
-        labels, _ = _labels(att, info, causal)
-    record = SimpleNamespace(attention_q=quantize(att), causal=causal, tokens=list(tokens), special=info.special,
+        labels = _strongest_labels(analysed)
+    record = SimpleNamespace(attention_q=analysed.attention_q, causal=causal, tokens=list(tokens), special=info.special,
                              segment=info.segment, word=info.word)
     qk_layers = list(range(layers)) if qk is not None else []
     meta = meta_object(key, "notebook", example, record, info.words, labels, model_name, qk_layers, qk_max_error,
@@ -154,7 +161,7 @@ def build_view(att: np.ndarray, tokens: list[str], info: TokenInfo, *, view: str
         objects += [qk_object(key, k, qk[0][k], qk[1][k]) for k in range(layers)]
     if with_rollout:
         objects.append({"kind": "rollout", "key": key, "layers": int(layers), "n": int(n), "residual": 0.5,
-                        "data": Base64(quantize(rollout(att)))})
+                        "data": Base64(analysed.rollout_q)})
     state: dict = {"view": view}
     if layer is not None:
         if not 0 <= int(layer) < layers:
@@ -264,7 +271,8 @@ def show(model, tokenizer, text_a: str, text_b: str | None = None, view: str = "
                      [{"text": w.text, "segment": w.segment} for w in ran.example.words()])
     result = build_view(ran.attention, list(ran.encoded.tokens), info, view=view, layer=layer, heads=heads,
                         dark=display_mode == "dark", model_name=ran.model_name, qk=ran.qk,
-                        qk_max_error=ran.qk_error, labels=ran.labels, token=ran.pronoun_token)
+                        qk_max_error=ran.qk_error, labels=ran.labels, token=ran.pronoun_token,
+                        analysed=ran.analysed)
     result = NotebookHTML(result.data + scores_html(ran), result.title)
     return _deliver(result, html_action)
 

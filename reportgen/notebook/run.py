@@ -1,7 +1,8 @@
 """``reportgen.notebook.show``: run a user's model object on one input and score it.
 
 Orchestration only: tokenising (``extract.tokens``), query/key hooks (``extract.qk``), scores
-(``analysis``). The model runs once, with eager attention, on batch size 1 (no padding).
+(``analysis``). The model runs once, with eager attention, on batch size 1 (no padding), and its output
+goes through the build's own analysis (``analysis.batched.analyse_one``), so the scores are the build's.
 """
 from __future__ import annotations
 
@@ -14,16 +15,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from reportgen.analysis.batched import ExampleResult, analyse_one
 from reportgen.analysis.labels import LABELS, THRESHOLDS
-from reportgen.analysis.patterns import reachable_rows
-from reportgen.analysis.per_example import analyse_example
+from reportgen.analysis.patterns import PatternSums, reachable_rows
 from reportgen.analysis.spans import DEFAULT_SPAN_RULE, aggregate_span
 from reportgen.analysis.summary import ExampleStats, summarise_model
 from reportgen.extract.qk import QKCapture
 from reportgen.extract.tokens import Encoded, encode_example
 from reportgen.manifest.schema import CorefPair, Example
 from reportgen.manifest.words import RefError, default_candidates, example_words, resolve_reference, span_text
-from reportgen.pipeline import is_causal, qk_softmax_error
 
 TOP = 5  # heads listed per label and for coreference
 
@@ -41,6 +41,7 @@ class Ran:
     labels: list[list[str | None]]
     heads: dict  # analysis.summary.summarise_model of this one input
     pronoun_token: int | None  # first token of the first annotated pronoun (the neuron view's query)
+    analysed: ExampleResult | None = None  # analysis.batched.analyse_one of this input (viewer data included)
 
 
 def coref_pairs(coref, a: str, b: str | None) -> tuple[CorefPair, ...]:
@@ -86,7 +87,8 @@ def _shape(config) -> tuple[int, int]:
 
 
 def forward(model, encoded: Encoded, layers: int, heads: int):
-    """Attention tuple and captured q/k of one forward pass with eager attention."""
+    """Attention tuple of one forward pass with eager attention, and per layer the captured query and key
+    projections ``[1, n, H*d]`` (two lists; both None when they cannot be captured)."""
     device = next(model.parameters()).device
     inputs = {"input_ids": torch.tensor([encoded.input_ids], device=device),
               "attention_mask": torch.ones((1, encoded.n), dtype=torch.long, device=device)}
@@ -106,7 +108,9 @@ def forward(model, encoded: Encoded, layers: int, heads: int):
     attentions = getattr(output, "attentions", None)
     if attentions is None or len(attentions) != layers or any(a is None for a in attentions):
         raise ValueError("the model returned no attention weights; load it with attn_implementation='eager'")
-    return attentions, capture.example(0, encoded.n)
+    if not capture.available or any(t is None for t in capture.q + capture.k):
+        return attentions, None, None
+    return attentions, list(capture.q), list(capture.k)
 
 
 def _set_attention(model, implementation: str) -> None:
@@ -138,23 +142,23 @@ def run_text(model, tokenizer, text_a: str, text_b: str | None = None, coref=Non
     pairs = coref_pairs(coref, text_a, text_b)
     example = Example("notebook", "notebook", "und", text_a, text_b, pairs, None, True, 0)
     encoded = encode_example(tokenizer, example, 0, max_length or 10**9)
-    attentions, qk = forward(model, encoded, layers, heads)
+    attentions, q, k = forward(model, encoded, layers, heads)
     att = np.stack([a[0].float().cpu().numpy() for a in attentions]).astype(np.float64)
-    causal = is_causal(att)
-    analysis = analyse_example(att, encoded.special, encoded.punct, encoded.word, pairs, causal=causal)
+    analysed = analyse_one(attentions, encoded.special, encoded.punct, encoded.word, pairs, q=q, k=k)
     name = str(getattr(model.config, "_name_or_path", "") or getattr(model.config, "model_type", "model"))
     if os.path.isdir(name):  # a local folder: its last two parts say enough
         name = "/".join(Path(name).resolve().parts[-2:])
     info = {"id": name, "name": name, "slug": "notebook", "revision": ""}
-    coref = [aggregate_span(w, DEFAULT_SPAN_RULE) if w.size else w for w in analysis.coref]
-    reach = reachable_rows(encoded.special, encoded.punct, causal)
-    summary = summarise_model(info, [ExampleStats(example, analysis.sums, coref, reach)], layers, heads)
-    qk_error = qk_softmax_error(qk[0], qk[1], att, causal) if qk is not None else None
+    coref = [aggregate_span(w, DEFAULT_SPAN_RULE) if w.size else w for w in analysed.coref]
+    reach = reachable_rows(encoded.special, encoded.punct, analysed.causal)
+    sums = PatternSums(analysed.num, analysed.count)
+    summary = summarise_model(info, [ExampleStats(example, sums, coref, reach)], layers, heads)
     pronoun = None
     if pairs:
         rows = np.flatnonzero((encoded.word >= pairs[0].pronoun.first) & (encoded.word < pairs[0].pronoun.last))
         pronoun = int(rows[0]) if rows.size else None
-    return Ran(name, example, encoded, att, qk, qk_error, summary["strongest"], summary, pronoun)
+    return Ran(name, example, encoded, att, analysed.qk, analysed.qk_error, summary["strongest"], summary, pronoun,
+               analysed)
 
 
 def scores_html(ran: Ran) -> str:

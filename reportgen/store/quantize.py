@@ -1,8 +1,8 @@
 """Quantise attention for the viewers.
 
-Scheme "uint8-linear": q = round(255 * a) for a in [0, 1]; a' = q / 255. The absolute error
-|a - a'| is at most 1/510 (half a step). Causal models store only the lower triangle (j <= i) of
-each head, row by row.
+Scheme "uint8-linear": q = round(255 * a) for a in [0, 1] (``analysis.batched.quantize_tensor``);
+a' = q / 255 (:func:`dequantize`). The absolute error |a - a'| is at most 1/510 (half a step). Causal
+models store only the lower triangle (j <= i) of each head, row by row.
 """
 from __future__ import annotations
 
@@ -11,11 +11,6 @@ import numpy as np
 SCHEME = "uint8-linear"
 STEPS = 255
 MAX_ERROR = 1.0 / (2 * STEPS)
-
-
-def quantize(att: np.ndarray) -> np.ndarray:
-    """float attention in [0, 1] -> uint8, same shape."""
-    return np.clip(np.rint(np.asarray(att, dtype=np.float64) * STEPS), 0, STEPS).astype(np.uint8)
 
 
 def dequantize(q: np.ndarray) -> np.ndarray:

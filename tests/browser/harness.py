@@ -9,7 +9,7 @@
 The attention is not random noise: query and key vectors are drawn first (float16-representable,
 with a few planted patterns such as previous-token and [CLS] heads), and the attention is
 softmax(q k^T / sqrt(d)) computed from exactly those vectors in float64, then quantised with
-``reportgen.store.quantize.quantize``. So the neuron view's softmax must reproduce the stored
+``tests/reference.py``'s ``quantize`` (the scheme of ``reportgen.store.quantize``). So the neuron view's softmax must reproduce the stored
 attention within the storage error.
 """
 from __future__ import annotations
@@ -23,7 +23,8 @@ import numpy as np
 
 from reportgen.render.assets import VIEWER_SCRIPTS, script_srcs
 from reportgen.render.payload import data_script, layer_object, meta_object, qk_object
-from reportgen.store.quantize import MAX_ERROR, quantize
+from reference import quantize
+from reportgen.store.quantize import MAX_ERROR
 
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = REPO / "templates" / "assets" / "reportgen"

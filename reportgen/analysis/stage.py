@@ -110,6 +110,11 @@ class DiffAnalysis:
     js: np.ndarray | None  # [L, H] mean JS distance over ``positions`` rows
     changes: dict[str, np.ndarray]  # score key -> other - base [L, H] over the shared examples
     shared: int
+    js_mean: float | None = None  # mean of ``js`` over heads
+    js_max: float | None = None
+    layer_js: list[tuple[float, float]] = field(default_factory=list)  # per layer: (mean, max) over its heads
+    top: list[tuple[int, int, float]] = field(default_factory=list)  # the 10 heads of largest ``js``, largest first
+    largest: dict[str, float | None] = field(default_factory=dict)  # score key -> largest |change| (None: no finite)
 
 
 @dataclass
@@ -335,9 +340,19 @@ def diff_analysis(pair: tuple[str, str], collected: RecordCollector, stats: dict
     acc = sums.acc[pair]
     total, rows, examples = sums.totals(pair)
     changes, shared = shared_score_changes(stats.get(base) or [], stats.get(other) or [])
-    return DiffAnalysis(base, other, len(sums.common[pair]), examples,
-                        sorted(acc["mismatch"], key=lambda e: sums.order[e]), sorted(acc["precision"]), rows,
-                        total / rows if total is not None and rows else None, changes, shared)
+    js = total / rows if total is not None and rows else None
+    found = DiffAnalysis(base, other, len(sums.common[pair]), examples,
+                         sorted(acc["mismatch"], key=lambda e: sums.order[e]), sorted(acc["precision"]), rows,
+                         js, changes, shared)
+    if js is not None:
+        found.js_mean, found.js_max = float(js.mean()), float(js.max())
+        found.layer_js = [(float(js[l].mean()), float(js[l].max())) for l in range(js.shape[0])]
+        order = np.argsort(-js, axis=None, kind="stable")[:10]
+        found.top = [(int(i // js.shape[1]), int(i % js.shape[1]), float(js.flat[i])) for i in order]
+    for key, delta in changes.items():
+        finite = delta[np.isfinite(delta)]
+        found.largest[key] = float(np.max(np.abs(finite))) if finite.size else None
+    return found
 
 
 def checkpoint_analysis(run, heads_files: dict[str, dict]) -> CheckpointAnalysis:

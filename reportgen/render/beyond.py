@@ -168,13 +168,11 @@ def diff_views(context) -> list[dict]:
         if js is not None:
             view["js"] = _heat("js", js, False, "mean Jensen-Shannon distance",
                                digits=3 if float(np.nanmax(js)) >= 0.1 else 4)
-            view["js_mean"] = _fmt(float(js.mean()), 4)
-            view["js_max"] = _fmt(float(js.max()), 4)
-            view["layer_js"] = [{"layer": l, "mean": _fmt(float(js[l].mean()), 4), "max": _fmt(float(js[l].max()), 4)}
-                                for l in range(js.shape[0])]
-            order = np.argsort(-js, axis=None, kind="stable")[:10]
-            view["top"] = [{"layer": int(i // js.shape[1]), "head": int(i % js.shape[1]),
-                            "value": _fmt(float(js.flat[i]), 4)} for i in order]
+            view["js_mean"] = _fmt(found.js_mean, 4)
+            view["js_max"] = _fmt(found.js_max, 4)
+            view["layer_js"] = [{"layer": l, "mean": _fmt(mean, 4), "max": _fmt(high, 4)}
+                                for l, (mean, high) in enumerate(found.layer_js)]
+            view["top"] = [{"layer": l, "head": h, "value": _fmt(v, 4)} for l, h, v in found.top]
         changes, shared = found.changes, found.shared
         view["shared"] = shared
         view["export"] = {"schema": DIFF_SCHEMA, "base": base, "other": other, "examples": shared,
@@ -182,10 +180,9 @@ def diff_views(context) -> list[dict]:
                           "js": _json_grid(js) if js is not None else None}
         for key, delta in changes.items():
             title, what = MAPS.get(key, (key, key))
-            finite = delta[np.isfinite(delta)]
-            small = finite.size and float(np.max(np.abs(finite))) < 0.01
-            heat = _heat(key, delta, True, "change", digits=4 if small else 3)
-            heat.update(title=title, what=what, largest=_fmt(float(np.max(np.abs(finite))) if finite.size else None, 4),
+            largest = found.largest[key]
+            heat = _heat(key, delta, True, "change", digits=4 if largest is not None and largest < 0.01 else 3)
+            heat.update(title=title, what=what, largest=_fmt(largest, 4),
                         unit="nats" if key == "entropy" else "")
             view["maps"].append(heat)
     return views

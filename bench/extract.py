@@ -132,6 +132,7 @@ def reportgen_run(manifest, max_tokens: int, folder: Path, spent: dict | None = 
     options = BuildOptions(out=folder / "site_src", config_path=folder / "mkdocs.yml", cache_dir=folder / "cache",
                            max_tokens=max_tokens, progress=False)
     writer = SiteWriter(manifest, options.out, options.config_path)
+    collected = RecordCollector(manifest)
     from reportgen.models import load as load_module
 
     original = load_module.load_model
@@ -156,11 +157,12 @@ def reportgen_run(manifest, max_tokens: int, folder: Path, spent: dict | None = 
     try:
         with timed_steps(spent):
             run_model(manifest, manifest.models[0], options, Cache(options.cache_dir),
-                      record_sink(writer, RecordCollector(manifest)))
+                      record_sink(writer, collected))
         timing["end"] = time.perf_counter()
     finally:
         load_module.load_model = original
         writer.abort()  # removing the bench's staged files is not part of the build
+        collected.close()
     return timing["end"] - timing["start"]
 
 

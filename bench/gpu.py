@@ -144,6 +144,7 @@ def reportgen_run(manifest, max_tokens: int | None, device: str, dtype: str, fol
     if max_tokens is not None:
         options.max_tokens = max_tokens
     writer = SiteWriter(manifest, options.out, options.config_path)
+    collected = RecordCollector(manifest)
     original, timing = load_module.load_model, {}
 
     def timed_load(*args, **kwargs):
@@ -167,12 +168,13 @@ def reportgen_run(manifest, max_tokens: int | None, device: str, dtype: str, fol
     try:
         with timed_steps(spent):
             run_model(manifest, manifest.models[0], options, Cache(options.cache_dir),
-                      record_sink(writer, RecordCollector(manifest)))
+                      record_sink(writer, collected))
         synchronize(device)
         timing["end"] = time.perf_counter()
     finally:
         load_module.load_model = original
         writer.abort()
+        collected.close()
         shutil.rmtree(folder, ignore_errors=True)
     return timing["end"] - timing["start"]
 

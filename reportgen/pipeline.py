@@ -69,7 +69,7 @@ class ModelRun:
     provenance: dict = field(default_factory=dict)
     layers: int = 0
     heads: int = 0
-    records: dict = field(default_factory=dict)  # example slug -> Record (attention dropped after writing)
+    records: dict = field(default_factory=dict)  # example slug -> what the sink kept (render.site.PageRecord)
     error: str | None = None
     forward_examples: int = 0  # examples that went through a forward pass (batch-mates of missing ones too)
     computed: int = 0  # records computed (not from the cache)
@@ -428,7 +428,7 @@ def build(manifest, options: BuildOptions) -> BuildReport:
                 runs.append(failed)
         analysis = None
         if writer is not None:
-            analysis = analyse_site(manifest, runs, collected, writer.shown, writer.training_runs, previous,
+            analysis = analyse_site(manifest, runs, collected, shown_slugs(manifest), writer.training_runs, previous,
                                     options.compare_threshold)
         written = writer.finish(runs, analysis) if writer is not None else 0
     except BaseException:

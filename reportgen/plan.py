@@ -1,6 +1,7 @@
 """Planning: what each model runs and keeps, decided from the manifest and the build options alone.
 
-Nothing here runs a model or writes a file. The build (``pipeline``), the up-to-date check
+Nothing here runs a model or writes a file; only shard selection loads a tokenizer (to cut the batches a
+full build would cut). The build (``pipeline``), the up-to-date check
 (``incremental``), export (``export``) and the page writers (``render``) all ask these questions here, so
 they cannot disagree:
 

@@ -125,17 +125,27 @@ def test_no_citation_of_documents_outside_the_repository():
     assert found == []
 
 
-def analysis_functions_used(paths) -> list[str]:
-    """Functions and modules of ``reportgen.analysis`` that the files import (types and constants pass)."""
+def analysis_functions_used(paths, package: str = "reportgen.render") -> list[str]:
+    """Functions and modules of ``reportgen.analysis`` that the files (modules of ``package``) import;
+    types and constants pass. Relative imports are resolved against ``package``."""
     found = []
     for path in paths:
         for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("reportgen.analysis"):
-                module = importlib.import_module(node.module)
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    module = ".".join(parts + ([module] if module else []))
+                if module in ("reportgen", ""):
+                    found += [f"{Path(path).name}: {module}.{a.name}" for a in node.names if a.name == "analysis"]
+                    continue
+                if not module.startswith("reportgen.analysis"):
+                    continue
+                owner = importlib.import_module(module)
                 for alias in node.names:
-                    value = getattr(module, alias.name)
+                    value = getattr(owner, alias.name)
                     if inspect.ismodule(value) or (callable(value) and not inspect.isclass(value)):
-                        found.append(f"{Path(path).name}: {node.module}.{alias.name}")
+                        found.append(f"{Path(path).name}: {module}.{alias.name}")
             elif isinstance(node, ast.Import) and any(a.name.startswith("reportgen.analysis") for a in node.names):
                 found.append(f"{Path(path).name}: import {', '.join(a.name for a in node.names)}")
     return found
@@ -150,9 +160,21 @@ def test_render_calls_no_analysis_function():
 def test_the_render_check_catches_functions_and_modules(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from reportgen.analysis.compare import pooled\nfrom reportgen.analysis import claims\n"
-                   "from reportgen.analysis.stage import SiteAnalysis, SCORE_KEYS\n", encoding="utf-8")
+                   "from reportgen.analysis.stage import SiteAnalysis, SCORE_KEYS\n"
+                   "from ..analysis.atlas import rank_grid\nfrom reportgen import analysis\nimport reportgen.analysis.stage\n",
+                   encoding="utf-8")
     assert analysis_functions_used([bad]) == ["bad.py: reportgen.analysis.compare.pooled",
-                                              "bad.py: reportgen.analysis.claims"]
+                                              "bad.py: reportgen.analysis.claims",
+                                              "bad.py: reportgen.analysis.atlas.rank_grid",
+                                              "bad.py: reportgen.analysis",
+                                              "bad.py: import reportgen.analysis.stage"]
+
+
+def test_the_atlas_maps_are_the_analysis_score_keys_in_order():
+    from reportgen.analysis.stage import SCORE_KEYS
+    from reportgen.render.atlas import MAPS
+
+    assert tuple(MAPS) == SCORE_KEYS
 
 
 def test_the_tests_reference_is_independent_of_the_analysis():

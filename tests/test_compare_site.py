@@ -131,3 +131,32 @@ def test_nav_and_css(tiny_site):
     assert "Head atlas:" in config and "atlas/tiny-a.md" in config and "compare.md" in config
     assert "assets/reportgen/atlas.css" in config
     assert (tiny_site / "site_src" / "assets" / "reportgen" / "atlas.css").is_file()
+
+
+def test_a_diff_of_models_of_different_shapes_says_so_instead_of_failing(tmp_path):
+    """Same tokenizer, so every example's tokens match: the distance and the score changes must both stop at
+    the shape check, and the diff page names the two shapes."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tiny.build_tiny("bert", tmp_path / "deep", seed=0)
+    shallow = AutoModel.from_pretrained(tmp_path / "deep", num_hidden_layers=1)
+    shallow.save_pretrained(tmp_path / "shallow")
+    AutoTokenizer.from_pretrained(tmp_path / "deep").save_pretrained(tmp_path / "shallow")
+    path = tmp_path / "m.yaml"
+    path.write_text(textwrap.dedent("""\
+        models:
+          - {id: ./deep, name: Deep}
+          - {id: ./shallow, name: Shallow}
+        diffs:
+          - {base: Deep, other: Shallow}
+        examples:
+          - {id: one, language: en, a: The cat sat on the mat., b: It was warm.}
+          - {id: two, language: en, a: The dog ran home.}
+        """), encoding="utf-8")
+    report = build(load_manifest(path), BuildOptions(out=tmp_path / "site_src", config_path=tmp_path / "mkdocs.yml",
+                                                     cache_dir=tmp_path / "cache", progress=False))
+    assert report.failed == 0
+    found = report.analysis.diffs[("deep", "shallow")]
+    assert found.changes == {} and found.js is None and found.compared == 0
+    page = (tmp_path / "site_src" / "diff-deep-shallow.md").read_text(encoding="utf-8")
+    assert "different shapes" in page and "2 × 4" in page and "1 × 4" in page

@@ -1,6 +1,7 @@
 """Analysis of attention: pattern scores, head labels, coreference, statistics.
 
-No I/O: arrays in, arrays out. Layer and head numbers are 0-based. The per-example numbers are computed
+No I/O (arrays in, arrays out), except ``collect``: a model diff's first model waits in a temporary
+folder for the second. Layer and head numbers are 0-based. The per-example numbers are computed
 in torch by ``analysis.batched`` (not imported here: it loads torch); everything exported here is numpy.
 """
 from __future__ import annotations

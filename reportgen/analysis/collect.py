@@ -49,7 +49,11 @@ class ModelRecords:
 
 
 class RecordCollector:
-    """Keeps each record's statistics (see the module docstring) as the build streams them."""
+    """Keeps each record's statistics (see the module docstring) as the build streams them.
+
+    Not locked: the build calls ``add`` from one thread at a time (cached records on the main thread
+    first, then computed ones on the main thread or on ``pipeline.Overlap``'s single worker, which the
+    main thread waits for before it reads anything here)."""
 
     def __init__(self, manifest):
         self.rule = manifest.settings.coref_span  # one value per candidate mention (analysis.spans)
@@ -120,6 +124,8 @@ class DiffCollector:
                 acc["mismatch"].append(example)
                 continue
             other_attention = np.load(path)
+            if other_attention.shape != attention.shape:
+                continue  # models of different layer x head shapes: no head-by-head distance (the page says so)
 
             base_att, other_att = (other_attention, attention) if model == pair[1] else (attention, other_attention)
             acc["per_example"][example] = head_js_sums(base_att.astype(np.float64), other_att.astype(np.float64),

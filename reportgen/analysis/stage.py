@@ -175,7 +175,7 @@ def analyse_site(manifest, runs, collected: RecordCollector, shown: set[str], tr
         pairs=model_pairs(runs, heads_files, stats),
         languages=[lang for run in runs if (lang := language_comparison(run.spec.slug, heads_files.get(run.spec.slug),
                                                                         models.get(run.spec.slug))) is not None],
-        diffs={pair: diff_analysis(pair, collected, stats) for pair in collected.diffs.pairs},
+        diffs={pair: diff_analysis(pair, collected, stats, heads_files) for pair in collected.diffs.pairs},
         checkpoints={run.slug: checkpoint_analysis(run, heads_files)
                      for run, _ in training_runs if getattr(run, "checkpoints", ())},
         changes=_changes(previous, heads_files, threshold))
@@ -334,12 +334,17 @@ def language_comparison(slug: str, heads: dict | None, model: ModelAnalysis | No
     return view
 
 
-def diff_analysis(pair: tuple[str, str], collected: RecordCollector, stats: dict[str, list]) -> DiffAnalysis:
+def diff_analysis(pair: tuple[str, str], collected: RecordCollector, stats: dict[str, list],
+                  heads_files: dict[str, dict]) -> DiffAnalysis:
+    """One ``diffs:`` entry. Score changes need both models' heads files and the same layer x head shape;
+    otherwise they are left empty (the diff page says why)."""
     base, other = pair
     sums = collected.diffs
     acc = sums.acc[pair]
     total, rows, examples = sums.totals(pair)
-    changes, shared = shared_score_changes(stats.get(base) or [], stats.get(other) or [])
+    changes, shared = {}, 0
+    if base in heads_files and other in heads_files and _shape(heads_files[base]) == _shape(heads_files[other]):
+        changes, shared = shared_score_changes(stats.get(base) or [], stats.get(other) or [])
     js = total / rows if total is not None and rows else None
     found = DiffAnalysis(base, other, len(sums.common[pair]), examples,
                          sorted(acc["mismatch"], key=lambda e: sums.order[e]), sorted(acc["precision"]), rows,
@@ -353,6 +358,10 @@ def diff_analysis(pair: tuple[str, str], collected: RecordCollector, stats: dict
         finite = delta[np.isfinite(delta)]
         found.largest[key] = float(np.max(np.abs(finite))) if finite.size else None
     return found
+
+
+def _shape(heads: dict) -> tuple[int, int]:
+    return heads["model"]["layers"], heads["model"]["heads"]
 
 
 def checkpoint_analysis(run, heads_files: dict[str, dict]) -> CheckpointAnalysis:

@@ -13,7 +13,7 @@ import numpy as np
 
 from reportgen.analysis.claims import TOP_K
 from reportgen.analysis.patterns import PATTERNS
-from reportgen.analysis.stage import LABEL_ORDER, SCORE_KEYS, ModelAnalysis
+from reportgen.analysis.stage import LABEL_ORDER, ModelAnalysis
 from reportgen.analysis.verdicts import MIN_PAIRS
 from reportgen.render import probe_view as probe_mod
 from reportgen.render.assets import TABLE_SCRIPTS, script_srcs

@@ -72,22 +72,38 @@
     return; // node: the pure helpers only
   }
 
-  /** Note the queries sent to Material's search worker; reorder their results as they come back. */
+  /** The text in Material's search box now, or null when there is no such box. */
+  function typedQuery() {
+    var doc = root.document;
+    var input = doc && doc.querySelector ? doc.querySelector('[data-md-component="search-query"]') : null;
+    return input && typeof input.value === 'string' ? input.value : null;
+  }
+
+  /**
+   * Note the queries sent to Material's search worker; reorder their results as they come back. Material
+   * answers every query once and in order, so results pair with queries first in, first out; where the
+   * search box is there, its text is what the reader sees results for, and it wins, so that one reply the
+   * worker might ever skip cannot leave later results paired with the wrong query.
+   */
   function watch(worker) {
     var queries = [];
     var post = worker.postMessage;
     worker.postMessage = function (message) {
       if (message && message.type === QUERY) {
         queries.push(message.data);
+        if (queries.length > 32) {
+          queries.shift(); // a worker that stopped answering: keep the list short
+        }
       }
       return post.apply(worker, arguments);
     };
     worker.addEventListener('message', function (event) {
       var message = event.data;
       if (message && message.type === RESULT) {
-        var query = queries.shift();
+        var sent = queries.shift();
+        var typed = typedQuery();
         if (message.data && Array.isArray(message.data.items)) {
-          message.data.items = promote(message.data.items, query);
+          message.data.items = promote(message.data.items, typed !== null ? typed : sent);
         }
       }
     });

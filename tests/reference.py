@@ -155,10 +155,10 @@ def _pieces(word: np.ndarray, pair) -> tuple[np.ndarray, list[list[np.ndarray]]]
     return pronoun, words
 
 
-def word_weights(att: np.ndarray, word: np.ndarray, pairs) -> list[np.ndarray]:
-    """Per coreference pair, float64 ``[L, H, C, Wmax]``: entry ``[l, h, c, w]`` is the mean over the pronoun's
-    pieces ``i`` of the sum over the pieces ``j`` of word ``w`` of candidate ``c`` of ``A[l, h, i, j]``; nan for a
-    word without pieces and past a shorter candidate's last word; shape (0,) for a pair truncation cut off."""
+def _pair_weights(att: np.ndarray, word: np.ndarray, pairs, value) -> list[np.ndarray]:
+    """Per coreference pair, float64 ``[L, H, C, Wmax]`` with ``value(att, pronoun, tokens)`` at ``[:, :, c, w]``
+    for the pieces ``tokens`` of word ``w`` of candidate ``c``; nan for a word without pieces and past a shorter
+    candidate's last word; shape (0,) for a pair truncation cut off."""
     att = np.asarray(att, dtype=np.float64)
     out = []
     for pair in pairs:
@@ -171,30 +171,25 @@ def word_weights(att: np.ndarray, word: np.ndarray, pairs) -> list[np.ndarray]:
         for c, ws in enumerate(words):
             for w, tokens in enumerate(ws):
                 if tokens.size:
-                    weights[:, :, c, w] = att[:, :, pronoun][..., tokens].sum(axis=-1).mean(axis=-1)
+                    weights[:, :, c, w] = value(att, pronoun, tokens)
         out.append(weights)
     return out
+
+
+def word_weights(att: np.ndarray, word: np.ndarray, pairs) -> list[np.ndarray]:
+    """Per coreference pair, float64 ``[L, H, C, Wmax]``: entry ``[l, h, c, w]`` is the mean over the pronoun's
+    pieces ``i`` of the sum over the pieces ``j`` of word ``w`` of candidate ``c`` of ``A[l, h, i, j]``; nan for a
+    word without pieces and past a shorter candidate's last word; shape (0,) for a pair truncation cut off."""
+    return _pair_weights(att, word, pairs,
+                         lambda a, pronoun, tokens: a[:, :, pronoun][..., tokens].sum(axis=-1).mean(axis=-1))
 
 
 def back_weights(att: np.ndarray, word: np.ndarray, pairs) -> list[np.ndarray]:
     """Per coreference pair, float64 ``[L, H, C, Wmax]``: entry ``[l, h, c, w]`` is the mean over the pieces
     ``i`` of word ``w`` of candidate ``c`` of the sum over the pronoun's pieces ``j`` of ``A[l, h, i, j]``; nan
     and shape (0,) as in :func:`word_weights`."""
-    att = np.asarray(att, dtype=np.float64)
-    out = []
-    for pair in pairs:
-        found = _pieces(word, pair)
-        if found is None:
-            out.append(np.zeros((0,)))
-            continue
-        pronoun, words = found
-        weights = np.full(att.shape[:2] + (len(words), max(len(ws) for ws in words)), np.nan)
-        for c, ws in enumerate(words):
-            for w, tokens in enumerate(ws):
-                if tokens.size:
-                    weights[:, :, c, w] = att[:, :, tokens][..., pronoun].sum(axis=-1).mean(axis=-1)
-        out.append(weights)
-    return out
+    return _pair_weights(att, word, pairs,
+                         lambda a, pronoun, tokens: a[:, :, tokens][..., pronoun].sum(axis=-1).mean(axis=-1))
 
 
 def residual_attention(layer_attention: np.ndarray, residual: float = RESIDUAL) -> np.ndarray:

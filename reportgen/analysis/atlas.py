@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reportgen.analysis.compare import per_example_ratio
 from reportgen.analysis.patterns import PATTERNS
 
 COREF_MAPS = ("coref_accuracy", "coref_mass")
@@ -90,10 +91,7 @@ def link_examples(stats, shown: set[str], tokens: dict[str, int], layers: int, h
     slugs = [s.example.slug for s in stats]
     eligible = np.array([slug in shown for slug in slugs])
     ntok = np.array([tokens.get(slug, 0) for slug in slugs], dtype=np.float64)
-    num = np.stack([s.sums.num for s in stats])
-    count = np.stack([s.sums.count for s in stats])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(count[:, :, None, None] > 0, num / count[:, :, None, None], np.nan)
+    ratio = per_example_ratio(np.stack([s.sums.num for s in stats]), np.stack([s.sums.count for s in stats]))
     out: dict[str, list[list]] = {}
 
     def slug_grid(best: np.ndarray) -> list[list]:

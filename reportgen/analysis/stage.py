@@ -211,10 +211,7 @@ def per_example_scores(stats, layers: int, heads: int) -> dict[str, np.ndarray]:
     example, and (when annotated) the example's coreference accuracy and mass over its pairs."""
     if not stats:
         return {}
-    num = np.stack([s.sums.num for s in stats])
-    count = np.stack([s.sums.count for s in stats])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(count[:, :, None, None] > 0, num / count[:, :, None, None], np.nan)
+    ratio = compare.per_example_ratio(np.stack([s.sums.num for s in stats]), np.stack([s.sums.count for s in stats]))
     out = {name: ratio[:, p] for p, name in enumerate(PATTERNS)}
     acc, mass = per_example_coref([s.coref for s in stats], [[p.antecedent_index for p in s.example.coref]
                                                               for s in stats], layers, heads)

@@ -51,3 +51,33 @@ test("tickText: four significant digits, exponents for very large and very small
   assert.equal(runs.tickText(123456), "1.2e+5");
   assert.equal(runs.tickText(0.0001234), "1.2e-4");
 });
+
+/** A canvas context that records what is drawn. */
+function recorder() {
+  const calls = [];
+  const ctx = {};
+  for (const name of ["save", "restore", "setLineDash", "beginPath", "moveTo", "lineTo", "stroke", "fillText"]) {
+    ctx[name] = (...args) => calls.push([name, ...args]);
+  }
+  return {ctx, calls};
+}
+
+test("markBestStep draws the dashed line and its label, on the side with room", () => {
+  const box = {left: 10, top: 5, width: 100, height: 50};
+  const X = (step) => box.left + step;  // step 0..100 across the box
+  const middle = recorder();
+  runs.markBestStep(middle.ctx, 40, X, box, 0, 100, "#123", "best step 40");
+  assert.deepEqual(middle.calls.find((c) => c[0] === "moveTo"), ["moveTo", 50.5, 5]);
+  assert.deepEqual(middle.calls.find((c) => c[0] === "lineTo"), ["lineTo", 50.5, 55]);
+  assert.deepEqual(middle.calls.find((c) => c[0] === "fillText"), ["fillText", "best step 40", 54, 8]);
+  assert.equal(middle.ctx.textAlign, "left");
+  assert.equal(middle.ctx.strokeStyle, "#123");
+  assert.equal(middle.ctx.fillStyle, "#123");
+  const edge = recorder();
+  runs.markBestStep(edge.ctx, 95, X, box, 0, 100, "#123", "best");
+  assert.equal(edge.ctx.textAlign, "right");
+  assert.deepEqual(edge.calls.find((c) => c[0] === "fillText"), ["fillText", "best", 101, 8]);
+  const outside = recorder();
+  runs.markBestStep(outside.ctx, 101, X, box, 0, 100, "#123", "best");
+  assert.deepEqual(outside.calls, []);
+});

@@ -14,20 +14,9 @@
 
   var COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === 'text') {
-        node.textContent = attrs[name];
-      } else {
-        node.setAttribute(name, attrs[name]);
-      }
-    });
-    (children || []).forEach(function (child) {
-      node.appendChild(child);
-    });
-    return node;
-  }
+  // dom.js (el) and runs.js (markBestStep) load before this script on run pages
+  var parts = window.ReportGenViewer.parts;
+  var el = parts.dom.el;
 
   function num(value, digits) {
     return value === null || value === undefined ? '–' : (+value).toFixed(digits);
@@ -132,19 +121,9 @@
     });
     ctx.fillText('step', left + plotW / 2, top + plotH + 17);
     ctx.strokeRect(left + 0.5, top + 0.5, plotW, plotH);
-    var best = data.best;
-    if (best && best.step >= xmin && best.step <= xmax) {
-      ctx.save();
-      ctx.setLineDash([4, 3]);
-      ctx.strokeStyle = theme.fg;
-      ctx.beginPath();
-      ctx.moveTo(Math.round(X(best.step)) + 0.5, top);
-      ctx.lineTo(Math.round(X(best.step)) + 0.5, top + plotH);
-      ctx.stroke();
-      ctx.restore();
-      var onLeft = X(best.step) > left + plotW * 0.8;
-      ctx.textAlign = onLeft ? 'right' : 'left';
-      ctx.fillText('best step ' + best.step, X(best.step) + (onLeft ? -4 : 4), top + 3);
+    if (data.best) {
+      parts.runs.markBestStep(ctx, data.best.step, X, {left: left, top: top, width: plotW, height: plotH}, xmin, xmax,
+        theme.fg, 'best step ' + data.best.step);
     }
     var moved = {};
     score.moved.forEach(function (lh, k) {

@@ -50,7 +50,32 @@
     return String(+value.toPrecision(4));
   }
 
-  parts.runs = {smooth: smooth, niceTicks: niceTicks, tickText: tickText};
+  /**
+   * The best step's dashed vertical line and its label, in `colour`, on a plot box {left, top, width,
+   * height}; `X` maps a step to x. The label sits right of the line, or left of it near the right edge.
+   * Draws nothing when the step lies outside [xmin, xmax].
+   */
+  function markBestStep(ctx, step, X, box, xmin, xmax, colour, label) {
+    if (!(step >= xmin && step <= xmax)) {
+      return;
+    }
+    var x = X(step);
+    ctx.save();
+    ctx.setLineDash([4, 3]);
+    ctx.strokeStyle = colour;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(x) + 0.5, box.top);
+    ctx.lineTo(Math.round(x) + 0.5, box.top + box.height);
+    ctx.stroke();
+    ctx.restore();
+    ctx.fillStyle = colour;
+    var onLeft = x > box.left + box.width * 0.8;
+    ctx.textAlign = onLeft ? 'right' : 'left';
+    ctx.textBaseline = 'top';
+    ctx.fillText(label, x + (onLeft ? -4 : 4), box.top + 3);
+  }
+
+  parts.runs = {smooth: smooth, niceTicks: niceTicks, tickText: tickText, markBestStep: markBestStep};
   if (typeof module !== 'undefined' && module.exports) {
     module.exports = parts.runs;
     return; // node: the pure helpers only
@@ -238,20 +263,9 @@
     ctx.strokeStyle = theme.mutedSolid;
     ctx.strokeRect(left + 0.5, top + 0.5, plotW, plotH);
     // best step, on every chart (the same step as the page's banner)
-    if (best && best.step >= xmin && best.step <= xmax) {
-      ctx.save();
-      ctx.setLineDash([4, 3]);
-      ctx.strokeStyle = theme.fgSolid;
-      ctx.beginPath();
-      ctx.moveTo(Math.round(X(best.step)) + 0.5, top);
-      ctx.lineTo(Math.round(X(best.step)) + 0.5, top + plotH);
-      ctx.stroke();
-      ctx.restore();
-      ctx.fillStyle = theme.fgSolid;
-      var onLeft = X(best.step) > left + plotW * 0.8;
-      ctx.textAlign = onLeft ? 'right' : 'left';
-      ctx.textBaseline = 'top';
-      ctx.fillText('best step ' + tickText(best.step), X(best.step) + (onLeft ? -4 : 4), top + 3);
+    if (best) {
+      markBestStep(ctx, best.step, X, {left: left, top: top, width: plotW, height: plotH}, xmin, xmax, theme.fgSolid,
+        'best step ' + tickText(best.step));
     }
     // lines: raw faint when smoothing, smoothed solid
     ctx.save();

@@ -17,6 +17,16 @@ def span_tokens(word: np.ndarray, first: int, last: int) -> np.ndarray:
     return np.flatnonzero((word >= first) & (word < last))
 
 
+def pair_pieces(word: np.ndarray, pair) -> tuple[np.ndarray, list[list[np.ndarray]]] | None:
+    """The token positions of a pair's pronoun and of each word of each candidate; None when the pronoun or a
+    candidate lost every piece (truncation)."""
+    pronoun = span_tokens(word, pair.pronoun.first, pair.pronoun.last)
+    words = [[np.flatnonzero(word == w) for w in range(c.first, c.last)] for c in pair.candidates]
+    if pronoun.size == 0 or any(sum(t.size for t in ws) == 0 for ws in words):
+        return None
+    return pronoun, words
+
+
 def coref_weights(pronoun_rows: Callable[[np.ndarray], np.ndarray], word: np.ndarray,
                   coref_pairs) -> list[np.ndarray]:
     """Per pair, the pronoun's attention to every word of every candidate, ``[L, H, C, Wmax]``
@@ -27,11 +37,11 @@ def coref_weights(pronoun_rows: Callable[[np.ndarray], np.ndarray], word: np.nda
     do not depend on it."""
     weights: list[np.ndarray] = []
     for pair in coref_pairs:
-        pronoun = span_tokens(word, pair.pronoun.first, pair.pronoun.last)
-        words = [[np.flatnonzero(word == w) for w in range(c.first, c.last)] for c in pair.candidates]
-        if pronoun.size == 0 or any(sum(t.size for t in ws) == 0 for ws in words):
+        found = pair_pieces(word, pair)
+        if found is None:
             weights.append(np.zeros((0,), dtype=np.float64))
             continue
+        pronoun, words = found
         weights.append(np.asarray(pronoun_word_weights(pronoun_rows(pronoun), words), dtype=np.float64))
     return weights
 
@@ -49,11 +59,11 @@ def coref_back_weights(rows_of: Callable[[np.ndarray], np.ndarray], word: np.nda
     """
     out: list[np.ndarray] = []
     for pair in coref_pairs:
-        pronoun = span_tokens(word, pair.pronoun.first, pair.pronoun.last)
-        words = [[np.flatnonzero(word == w) for w in range(c.first, c.last)] for c in pair.candidates]
-        if pronoun.size == 0 or any(sum(t.size for t in ws) == 0 for ws in words):
+        found = pair_pieces(word, pair)
+        if found is None:
             out.append(np.zeros((0,), dtype=np.float64))
             continue
+        pronoun, words = found
         positions = np.unique(np.concatenate([t for ws in words for t in ws]))
         to_pronoun = np.asarray(rows_of(positions), dtype=np.float64)[..., pronoun].sum(axis=-1)  # [L, H, k]
         where = {int(p): i for i, p in enumerate(positions)}

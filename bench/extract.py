@@ -57,6 +57,18 @@ def bare_forward(manifest, max_tokens: int) -> tuple[float, int]:
     loaded = load_model(manifest.models[0].id)
     encoded = [encode_example(loaded.tokenizer, e, i, manifest.settings.max_length) for i, e in enumerate(manifest.examples)]
     batches = plan_batches([e.n for e in encoded], max_tokens=max_tokens)
+    tensors = padded_batches(encoded, batches)
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for batch in tensors:
+            loaded.model(**batch, output_attentions=True)
+    return time.perf_counter() - started, len(encoded)
+
+
+def padded_batches(encoded: list, batches: list[list[int]]) -> list[dict]:
+    """The model inputs of each batch, as a plain loop pads them: zero-padded ids, mask and token types."""
+    import torch
+
     tensors = []
     for batch in batches:
         items = [encoded[i] for i in batch]
@@ -69,11 +81,7 @@ def bare_forward(manifest, max_tokens: int) -> tuple[float, int]:
             mask[row, : x.n] = 1
             types[row, : x.n] = torch.tensor(x.token_type_ids)
         tensors.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
-    started = time.perf_counter()
-    with torch.inference_mode():
-        for batch in tensors:
-            loaded.model(**batch, output_attentions=True)
-    return time.perf_counter() - started, len(encoded)
+    return tensors
 
 
 # Where reportgen's time goes: (label, module, attribute) of the steps timed inside run_model.

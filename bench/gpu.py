@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE.parent))  # this checkout's reportgen, installed or 
 
 import torch  # noqa: E402
 
-from extract import STEPS, timed_steps  # noqa: E402
+from extract import STEPS, padded_batches, timed_steps  # noqa: E402
 from gen_manifest import manifest as make_manifest  # noqa: E402
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
@@ -106,18 +106,7 @@ def bare_forward(manifest, max_tokens: int | None, device: str, dtype: str) -> f
     if max_tokens is None:
         max_tokens = default_max_tokens(device, loaded.layers, loaded.heads)  # what reportgen picks
     batches = plan_batches([e.n for e in encoded], max_tokens=max_tokens)
-    staged = []
-    for batch in batches:
-        items = [encoded[i] for i in batch]
-        width = max(x.n for x in items)
-        ids = torch.zeros((len(items), width), dtype=torch.long)
-        mask = torch.zeros((len(items), width), dtype=torch.long)
-        types = torch.zeros((len(items), width), dtype=torch.long)
-        for row, x in enumerate(items):
-            ids[row, : x.n] = torch.tensor(x.input_ids)
-            mask[row, : x.n] = 1
-            types[row, : x.n] = torch.tensor(x.token_type_ids)
-        staged.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    staged = padded_batches(encoded, batches)
     synchronize(device)
     started = time.perf_counter()
     with torch.inference_mode():

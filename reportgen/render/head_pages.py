@@ -8,13 +8,12 @@ is computed here.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import numpy as np
 
 from reportgen.analysis.stage import ModelAnalysis
-from reportgen.render.atlas import MAPS, _bar, _ci, _pronoun, pronoun_tokens, verdict, viewer_href
+from reportgen.render.atlas import MAPS, _ci, _pronoun, pronoun_tokens, verdict, viewer_href
 from reportgen.render.hrefs import exbert, head_page
 from reportgen.render.assets import TABLE_SCRIPTS, script_srcs
 from reportgen.render.pages import front_matter
@@ -24,32 +23,18 @@ from reportgen.render.text import fmt
 PREFIX = "../../"  # from heads/<model>/ back to the site root
 
 
-def _beats(coref: dict, layer: int, head: int, ci_low: float | None) -> tuple[bool | None, str]:
-    """Does this head beat the baselines? The heads file's family-wise corrected list when it has one,
-    else the lower end of the 95% interval above the strongest baseline."""
+def _beats(coref: dict, layer: int, head: int) -> tuple[bool | None, str]:
+    """Does this head beat the baselines? The heads file's family-wise corrected verdict: its Holm-adjusted
+    p-value over all heads (``analysis.verdicts``). A set with too few pairs, or a head without a p-value,
+    has no verdict; no uncorrected rule stands in for it."""
     entry = next((r for r in coref.get("ranking", []) if r["layer"] == layer and r["head"] == head), {})
-    if entry.get("p_adjusted") is not None:
-        correction = (coref.get("correction") or {}).get("text", "") if isinstance(coref.get("correction"), dict) else ""
-        correction = correction.rstrip(". ")  # the page adds the full stop
-        how = f"adjusted p = {float(entry['p_adjusted']):.3g}, corrected over all {len(coref['ranking'])} heads"
-        if entry.get("beats"):
-            return True, f"beats the strongest baseline ({how})" + (f". {correction}" if correction else "")
-        return False, f"does not beat the strongest baseline ({how})" + (f". {correction}" if correction else "")
-    if coref.get("judged") is False:
-        return None, "has no verdict: too few pairs to judge"
-    listed = coref.get("beats_baselines")
-    if listed is not None:
-        hit = [x for x in listed if int(x[0]) == layer and int(x[1]) == head]
-        correction = coref.get("correction") or "family-wise corrected"
-        if hit:
-            return True, f"beats the baselines ({correction}, adjusted p = {float(hit[0][2]):.3g})"
-        return False, f"does not beat the baselines after correcting for {len(coref['accuracy']) * len(coref['accuracy'][0])} heads ({correction})"
-    bar = _bar(coref["baselines"])
-    if bar is None or ci_low is None or not math.isfinite(ci_low):
-        return None, "no verdict"
-    if ci_low > bar:
-        return True, f"beats the baselines: the lower end of its 95% interval is above {fmt(bar)}, the strongest baseline"
-    return False, f"does not beat the baselines: the lower end of its 95% interval is not above {fmt(bar)}, the strongest baseline"
+    if entry.get("p_adjusted") is None:
+        return None, "has no verdict: too few pairs to judge" if coref.get("judged") is False else "has no verdict"
+    correction = (coref.get("correction") or {}).get("text", "") if isinstance(coref.get("correction"), dict) else ""
+    correction = correction.rstrip(". ")  # the page adds the full stop
+    how = f"adjusted p = {float(entry['p_adjusted']):.3g}, corrected over all {len(coref['ranking'])} heads"
+    verdict_text = "beats" if entry.get("beats") else "does not beat"
+    return bool(entry.get("beats")), f"{verdict_text} the strongest baseline ({how})" + (f". {correction}" if correction else "")
 
 
 def head_view(run, model: ModelAnalysis, layer: int, head: int, pronouns) -> dict:
@@ -82,7 +67,7 @@ def head_view(run, model: ModelAnalysis, layer: int, head: int, pronouns) -> dic
         entry = next((r for r in coref["ranking"] if r["layer"] == layer and r["head"] == head), None)
         if entry is not None:
             position = coref["ranking"].index(entry) + 1
-            ok, text = _beats(coref, layer, head, entry["accuracy_ci"][0])
+            ok, text = _beats(coref, layer, head)
             coref_view = {"accuracy": fmt(entry["accuracy"]), "ci": _ci(*entry["accuracy_ci"]),
                           "mass": fmt(entry.get("mass")), "position": position, "of": len(coref["ranking"]),
                           "pairs": coref["pairs"], "ok": ok, "text": text, "baselines": coref["baselines"]}

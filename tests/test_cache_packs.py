@@ -84,3 +84,20 @@ def test_two_builds_sharing_one_cache_at_once(project, tmp_path):  # noqa: F811 
                            timeout=600)
     assert third.returncode == 0, third.stderr
     assert f"{len(EXAMPLES)} from cache" in third.stdout and "damaged" not in third.stderr
+
+
+def test_a_build_lets_the_kernel_drop_its_older_packs(tmp_path, monkeypatch):
+    """Each pack is released when written (its write-out starts) and again RELEASE_AFTER packs later (its
+    pages go); the newest packs stay in memory."""
+    import reportgen.store.cache as cache_module
+
+    released = []
+    monkeypatch.setattr(cache_module, "release", lambda path: released.append(path.name))
+    cache = Cache(tmp_path)
+    names = []
+    for key in KEYS[:4]:
+        cache.put_many([(key, b"payload " + key.encode())])
+        names.append(f"{cache_module._pack_name([key])}.rgp")
+    assert cache_module.RELEASE_AFTER == 2
+    assert released == [names[0], names[1], names[2], names[0], names[3], names[1]]
+    assert all(Cache(tmp_path).get(key) == b"payload " + key.encode() for key in KEYS[:4])

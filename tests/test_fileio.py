@@ -60,3 +60,56 @@ def test_atomic_write_creates_folders_and_leaves_nothing_behind_on_failure(tmp_p
     with pytest.raises(OSError):
         atomic_write(target, [b"three"])
     assert target.read_bytes() == b"onetwo" and [p.name for p in target.parent.iterdir()] == ["f.bin"]
+
+
+def _resident_pages(path) -> int:
+    """Pages of ``path`` in the page cache, from the kernel (mincore on a private read mapping)."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    size = os.path.getsize(path)
+    pages = -(-size // mmap.PAGESIZE)
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_COPY) as mapped:
+        anchor = ctypes.c_char.from_buffer(mapped)
+        vector = (ctypes.c_ubyte * pages)()
+        try:
+            if libc.mincore(ctypes.c_void_p(ctypes.addressof(anchor)), ctypes.c_size_t(size), vector) != 0:
+                raise OSError(ctypes.get_errno(), "mincore failed")
+        finally:
+            del anchor
+    return sum(byte & 1 for byte in vector)
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise") or not os.path.exists("/proc/mounts"),
+                    reason="page-cache advice is Linux's")
+def test_release_drops_a_written_file_from_memory():
+    import tempfile
+    from pathlib import Path
+
+    from reportgen.store.fileio import release
+
+    # A folder on the repository's disk: tmpfs (a common /tmp) keeps its pages whatever the advice.
+    with tempfile.TemporaryDirectory(dir=Path(__file__).parent) as folder:
+        kept, dropped = Path(folder) / "kept.bin", Path(folder) / "dropped.bin"
+        data = os.urandom(1 << 20)
+        for path in (kept, dropped):
+            write_chunks(path, [data])
+            fd = os.open(path, os.O_RDONLY)
+            os.fsync(fd)  # written out: clean pages, which the advice drops at once
+            os.close(fd)
+        release(dropped)
+        assert _resident_pages(kept) == 256
+        assert _resident_pages(dropped) == 0
+        assert dropped.read_bytes() == data  # nothing lost: read back from disk
+
+
+def test_release_is_only_advice(tmp_path, monkeypatch):
+    from reportgen.store.fileio import release
+
+    release(tmp_path / "missing.bin")  # no error for a missing file
+    monkeypatch.delattr(os, "posix_fadvise", raising=False)  # as on macOS and Windows
+    path = tmp_path / "f.bin"
+    write_chunks(path, [b"abc"])
+    release(path)
+    assert path.read_bytes() == b"abc"

@@ -92,7 +92,12 @@ def test_a_build_lets_the_kernel_drop_its_older_packs(tmp_path, monkeypatch):
     import reportgen.store.cache as cache_module
 
     released = []
-    monkeypatch.setattr(cache_module, "release", lambda path: released.append(path.name))
+
+    def release(path):
+        assert path.is_file() and not list(path.parent.glob(".*.tmp"))  # after the rename: a whole pack
+        released.append(path.name)
+
+    monkeypatch.setattr(cache_module, "release", release)
     cache = Cache(tmp_path)
     names = []
     for key in KEYS[:4]:

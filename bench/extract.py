@@ -125,6 +125,39 @@ def timed_steps(spent: dict):
             setattr(owner, name, original)
 
 
+@contextlib.contextmanager
+def timed_model_loads(spent: dict, timing: dict, synchronize=lambda: None):
+    """While the block runs, every model ``load_model`` returns has its forward pass timed into
+    ``spent["forward pass"]``, and ``timing["start"]`` is set once the model is loaded. ``synchronize``
+    runs before each reading of the clock (the GPU bench waits for the device there)."""
+    from reportgen.models import load as load_module
+
+    original = load_module.load_model
+
+    def timed_load(*args, **kwargs):
+        loaded = original(*args, **kwargs)
+        forward = loaded.model.forward
+
+        def timed_forward(*f_args, **f_kwargs):
+            started = time.perf_counter()
+            try:
+                return forward(*f_args, **f_kwargs)
+            finally:
+                synchronize()
+                spent["forward pass"] = spent.get("forward pass", 0.0) + time.perf_counter() - started
+
+        loaded.model.forward = timed_forward
+        synchronize()
+        timing["start"] = time.perf_counter()
+        return loaded
+
+    load_module.load_model = timed_load
+    try:
+        yield
+    finally:
+        load_module.load_model = original
+
+
 def reportgen_run(manifest, max_tokens: int, folder: Path, spent: dict | None = None) -> float:
     """Seconds for run_model (load excluded): extraction, guards, analysis, quantising, cache and data files.
 
@@ -141,34 +174,13 @@ def reportgen_run(manifest, max_tokens: int, folder: Path, spent: dict | None = 
                            max_tokens=max_tokens, progress=False)
     writer = SiteWriter(manifest, options.out, options.config_path)
     collected = RecordCollector(manifest)
-    from reportgen.models import load as load_module
-
-    original = load_module.load_model
     timing = {}
-
-    def timed_load(*args, **kwargs):
-        loaded = original(*args, **kwargs)
-        forward = loaded.model.forward
-
-        def timed_forward(*f_args, **f_kwargs):
-            started = time.perf_counter()
-            try:
-                return forward(*f_args, **f_kwargs)
-            finally:
-                spent["forward pass"] = spent.get("forward pass", 0.0) + time.perf_counter() - started
-
-        loaded.model.forward = timed_forward
-        timing["start"] = time.perf_counter()
-        return loaded
-
-    load_module.load_model = timed_load
     try:
-        with timed_steps(spent):
+        with timed_model_loads(spent, timing), timed_steps(spent):
             run_model(manifest, manifest.models[0], options, Cache(options.cache_dir),
                       record_sink(writer, collected))
         timing["end"] = time.perf_counter()
     finally:
-        load_module.load_model = original
         writer.abort()  # removing the bench's staged files is not part of the build
         collected.close()
     return timing["end"] - timing["start"]

@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE.parent))  # this checkout's reportgen, installed or 
 
 import torch  # noqa: E402
 
-from extract import STEPS, padded_batches, timed_steps  # noqa: E402
+from extract import STEPS, padded_batches, timed_model_loads, timed_steps  # noqa: E402
 from gen_manifest import manifest as make_manifest  # noqa: E402
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
@@ -122,7 +122,6 @@ def reportgen_run(manifest, max_tokens: int | None, device: str, dtype: str, fol
                   overlap: bool | None = None) -> float:
     """Seconds of ``run_model`` after the model is loaded; ``spent`` gets the seconds of each step (with
     overlap, storing runs on a worker thread: its steps then overlap the forward passes)."""
-    from reportgen.models import load as load_module
     from reportgen.analysis.collect import RecordCollector
     from reportgen.pipeline import BuildOptions, record_sink, run_model
     from reportgen.render.site import SiteWriter
@@ -134,34 +133,14 @@ def reportgen_run(manifest, max_tokens: int | None, device: str, dtype: str, fol
         options.max_tokens = max_tokens
     writer = SiteWriter(manifest, options.out, options.config_path)
     collected = RecordCollector(manifest)
-    original, timing = load_module.load_model, {}
-
-    def timed_load(*args, **kwargs):
-        loaded = original(*args, **kwargs)
-        forward = loaded.model.forward
-
-        def timed_forward(*f_args, **f_kwargs):
-            started = time.perf_counter()
-            try:
-                return forward(*f_args, **f_kwargs)
-            finally:
-                synchronize(device)
-                spent["forward pass"] = spent.get("forward pass", 0.0) + time.perf_counter() - started
-
-        loaded.model.forward = timed_forward
-        synchronize(device)
-        timing["start"] = time.perf_counter()
-        return loaded
-
-    load_module.load_model = timed_load
+    timing = {}
     try:
-        with timed_steps(spent):
+        with timed_model_loads(spent, timing, lambda: synchronize(device)), timed_steps(spent):
             run_model(manifest, manifest.models[0], options, Cache(options.cache_dir),
                       record_sink(writer, collected))
-        synchronize(device)
+            synchronize(device)
         timing["end"] = time.perf_counter()
     finally:
-        load_module.load_model = original
         writer.abort()
         collected.close()
         shutil.rmtree(folder, ignore_errors=True)
